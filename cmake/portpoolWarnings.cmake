@@ -1,0 +1,21 @@
+# portpool_set_warnings(target): the project's warning flags on one target.
+function(portpool_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+                                           -Wno-sign-conversion
+                                           # options structs are set with designated
+                                           # initializers that name only what differs
+                                           -Wno-missing-field-initializers)
+endfunction()
+
+# portpool_enable_sanitizers("address,undefined" | "thread" | ""): for every target.
+function(portpool_enable_sanitizers list)
+  if(list STREQUAL "")
+    return()
+  endif()
+  set(flags -fsanitize=${list} -fno-omit-frame-pointer)
+  if(list MATCHES "undefined")
+    list(APPEND flags -fno-sanitize-recover=undefined)
+  endif()
+  add_compile_options(${flags})
+  add_link_options(-fsanitize=${list})
+endfunction()

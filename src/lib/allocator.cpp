@@ -1,0 +1,329 @@
+#include "portpool/allocator.hpp"
+
+#include "portpool/detail/text.hpp"
+#include "portpool/port_bitmap.hpp"
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <utility>
+
+namespace portpool {
+namespace detail {
+
+using time_point = std::chrono::steady_clock::time_point;
+
+// Figures of one group plus the thresholds as counts for its capacity.
+struct group_state {
+  group_usage usage;
+  usage_limits limits;
+
+  // Applies a change of in_use and records a level transition, if any.
+  void update_level(std::optional<usage_alert> &alert, const endpoint &destination,
+                    std::optional<ip_address> source) {
+    const auto next = limits.next(usage.level, usage.in_use);
+    if (next == usage.level) return;
+    alert = usage_alert{destination, source, usage.level, next, usage.in_use, usage.capacity};
+    usage.level = next;
+  }
+};
+
+// Up to two transitions per operation: the destination and one source.
+using pending_alerts = std::array<std::optional<usage_alert>, 2>;
+
+struct destination_state {
+  destination_state(allocator_core &c, endpoint d, std::vector<std::uint32_t> s, std::size_t p);
+
+  allocator_core &core;
+  const endpoint destination;
+  const std::vector<std::uint32_t> sources; // indices into options.sources, this family only
+  const std::size_t ports;                  // slots per source
+
+  std::mutex mutex;
+  port_bitmap free;       // slot = port_index * sources.size() + source_index
+  std::size_t cursor = 0; // next search starts here: recently freed slots come last
+  std::deque<std::pair<time_point, std::uint32_t>> quarantined; // FIFO: one fixed duration
+  group_state total;
+  std::vector<group_state> per_source;
+};
+
+class allocator_core {
+public:
+  explicit allocator_core(allocator_options o) : options(std::move(o)) {
+    if (options.sources.empty()) throw bad_input("bad source pool \"\": no source address");
+    if (options.ports.empty()) throw bad_input("bad port range \"\": no port");
+    if (options.slice.count == 0 || options.slice.index >= options.slice.count)
+      throw bad_input("bad partition \"" + options.slice.to_string() + "\": need 0 <= K < N");
+    validate(options.thresholds);
+    const auto all = options.ports.to_vector();
+    const std::size_t n = all.size(), k = options.slice.index, parts = options.slice.count;
+    ports.assign(all.begin() + static_cast<std::ptrdiff_t>(n * k / parts),
+                 all.begin() + static_cast<std::ptrdiff_t>(n * (k + 1) / parts));
+    if (ports.empty())
+      throw bad_input("bad partition \"" + options.slice.to_string() + "\": " + std::to_string(n) +
+                      " ports leave this partition none");
+  }
+
+  time_point now() const {
+    return options.clock ? options.clock() : std::chrono::steady_clock::now();
+  }
+
+  std::vector<std::uint32_t> sources_for(const endpoint &d) const {
+    std::vector<std::uint32_t> out;
+    for (std::uint32_t i = 0; i < options.sources.size(); ++i)
+      if (options.sources[i].is_v4() == d.address.is_v4()) out.push_back(i);
+    return out;
+  }
+
+  destination_state *find(const endpoint &d) const {
+    std::shared_lock lock(map_mutex);
+    const auto it = destinations.find(d);
+    return it == destinations.end() ? nullptr : it->second.get();
+  }
+
+  destination_state *find_or_create(const endpoint &d, std::error_code &ec) {
+    ec.clear();
+    if (auto *s = find(d)) return s;
+    auto sources = sources_for(d);
+    if (sources.empty()) {
+      ec = errc::no_source_for_family;
+      return nullptr;
+    }
+    std::unique_lock lock(map_mutex);
+    auto &slot = destinations[d];
+    if (!slot)
+      slot = std::make_unique<destination_state>(*this, d, std::move(sources), ports.size());
+    return slot.get();
+  }
+
+  void deliver(const pending_alerts &alerts) const {
+    if (!options.on_alert) return;
+    for (const auto &a : alerts)
+      if (a) options.on_alert(*a);
+  }
+
+  allocator_options options;
+  std::vector<std::uint16_t> ports; // this partition's ports, ascending
+  mutable std::shared_mutex map_mutex;
+  std::unordered_map<endpoint, std::unique_ptr<destination_state>, endpoint_hash> destinations;
+};
+
+destination_state::destination_state(allocator_core &c, endpoint d, std::vector<std::uint32_t> s,
+                                     std::size_t p)
+    : core(c), destination(std::move(d)), sources(std::move(s)), ports(p), free(sources.size() * p),
+      per_source(sources.size()) {
+  const auto &t = core.options.thresholds;
+  total.usage.capacity = sources.size() * ports;
+  total.limits = usage_limits::for_capacity(total.usage.capacity, t);
+  for (auto &g : per_source) {
+    g.usage.capacity = ports;
+    g.limits = usage_limits::for_capacity(ports, t);
+  }
+}
+
+namespace {
+
+// Frees quarantined slots whose time is up. Caller holds s.mutex.
+void expire_quarantine(destination_state &s) {
+  if (s.quarantined.empty()) return;
+  const auto now = s.core.now();
+  while (!s.quarantined.empty() && s.quarantined.front().first <= now) {
+    const auto slot = s.quarantined.front().second;
+    s.quarantined.pop_front();
+    s.free.set_free(slot);
+    --s.total.usage.quarantined;
+    --s.per_source[slot % s.sources.size()].usage.quarantined;
+  }
+}
+
+destination_usage copy_usage(destination_state &s) {
+  std::lock_guard lock(s.mutex);
+  expire_quarantine(s);
+  destination_usage u{s.destination, s.total.usage, {}};
+  u.sources.reserve(s.sources.size());
+  for (std::size_t i = 0; i < s.sources.size(); ++i)
+    u.sources.push_back({s.core.options.sources[s.sources[i]], s.per_source[i].usage});
+  return u;
+}
+
+} // namespace
+} // namespace detail
+
+partition partition::parse(std::string_view text) {
+  const auto slash = text.find('/');
+  const auto bad = [&](std::string_view why) {
+    return bad_input("bad partition \"" + std::string(text) + "\": " + std::string(why));
+  };
+  if (slash == std::string_view::npos) throw bad("expected K/N, e.g. 0/4");
+  const auto k = detail::parse_unsigned(detail::trim(text.substr(0, slash)));
+  const auto n = detail::parse_unsigned(detail::trim(text.substr(slash + 1)));
+  if (!k || !n) throw bad("K and N must be whole numbers");
+  if (*n == 0 || *n > 65535) throw bad("N must be 1-65535");
+  if (*k >= *n) throw bad("K must be below N (partitions count from 0)");
+  return {static_cast<unsigned>(*k), static_cast<unsigned>(*n)};
+}
+
+lease::lease(lease &&other) noexcept
+    : state_(std::exchange(other.state_, nullptr)), slot_(other.slot_), port_(other.port_),
+      source_(other.source_) {}
+
+lease &lease::operator=(lease &&other) noexcept {
+  if (this != &other) {
+    release();
+    state_ = std::exchange(other.state_, nullptr);
+    slot_ = other.slot_;
+    port_ = other.port_;
+    source_ = other.source_;
+  }
+  return *this;
+}
+
+const endpoint &lease::destination() const noexcept { return state_->destination; }
+
+void lease::release() noexcept { give_back(false); }
+void lease::quarantine() noexcept { give_back(true); }
+
+void lease::give_back(bool quarantine) noexcept {
+  auto *s = std::exchange(state_, nullptr);
+  if (!s) return;
+  detail::pending_alerts alerts;
+  {
+    std::lock_guard lock(s->mutex);
+    const auto src = slot_ % s->sources.size();
+    auto &total = s->total;
+    auto &source = s->per_source[src];
+    --total.usage.in_use;
+    --source.usage.in_use;
+    if (quarantine) {
+      // A deque push can throw only on allocation failure; then the slot simply frees now.
+      try {
+        s->quarantined.emplace_back(s->core.now() + s->core.options.quarantine, slot_);
+        ++total.usage.quarantined;
+        ++source.usage.quarantined;
+      } catch (...) {
+        s->free.set_free(slot_);
+      }
+      ++total.usage.conflicts;
+      ++source.usage.conflicts;
+    } else {
+      s->free.set_free(slot_);
+    }
+    total.update_level(alerts[0], s->destination, std::nullopt);
+    source.update_level(alerts[1], s->destination, source_);
+  }
+  try {
+    s->core.deliver(alerts);
+  } catch (...) {
+    // An alert callback that throws must not turn a release into a leak or a terminate.
+  }
+}
+
+source_allocator::source_allocator(allocator_options options)
+    : core_(std::make_unique<detail::allocator_core>(std::move(options))) {}
+source_allocator::source_allocator(source_allocator &&) noexcept = default;
+source_allocator &source_allocator::operator=(source_allocator &&) noexcept = default;
+source_allocator::~source_allocator() = default;
+
+destination_handle source_allocator::destination(const endpoint &d, std::error_code &ec) {
+  return destination_handle(core_->find_or_create(d, ec));
+}
+
+lease source_allocator::acquire(const endpoint &d, std::error_code &ec) {
+  return acquire(destination(d, ec), ec);
+}
+
+lease source_allocator::acquire(destination_handle handle, std::error_code &ec) {
+  auto *s = handle.state_;
+  if (!s) {
+    if (!ec) ec = errc::no_source_for_family;
+    return {};
+  }
+  ec.clear();
+  lease out;
+  detail::pending_alerts alerts;
+  {
+    std::lock_guard lock(s->mutex);
+    detail::expire_quarantine(*s);
+    const auto slot = s->free.find_free_from(s->cursor);
+    if (!slot) {
+      ++s->total.usage.exhaustions;
+      ec = errc::exhausted;
+      return {};
+    }
+    s->free.set_used(*slot);
+    s->cursor = *slot + 1;
+    const auto n = s->sources.size();
+    const auto src = *slot % n;
+    out.state_ = s;
+    out.slot_ = static_cast<std::uint32_t>(*slot);
+    out.port_ = core_->ports[*slot / n];
+    out.source_ = core_->options.sources[s->sources[src]];
+    for (auto *g : {&s->total, &s->per_source[src]}) {
+      auto &u = g->usage;
+      ++u.in_use;
+      ++u.acquisitions;
+      u.high_water = std::max(u.high_water, u.in_use);
+    }
+    s->total.update_level(alerts[0], s->destination, std::nullopt);
+    s->per_source[src].update_level(alerts[1], s->destination, out.source_);
+  }
+  core_->deliver(alerts);
+  return out;
+}
+
+lease source_allocator::acquire(const endpoint &d) {
+  std::error_code ec;
+  auto l = acquire(d, ec);
+  if (ec) {
+    const auto what = ec == errc::exhausted ? "no free source port toward " + describe(d)
+                                            : "cannot lease a source toward " + d.to_string();
+    throw std::system_error(ec, what);
+  }
+  return l;
+}
+
+std::uint64_t source_allocator::capacity(const endpoint &d) const noexcept {
+  return core_->sources_for(d).size() * core_->ports.size();
+}
+
+std::size_t source_allocator::ports_per_source() const noexcept { return core_->ports.size(); }
+
+std::string source_allocator::describe(const endpoint &d) const {
+  const auto sources = core_->sources_for(d).size();
+  const auto u = usage(d);
+  const auto used = u ? u->usage.in_use : 0;
+  const auto quarantined = u ? u->usage.quarantined : 0;
+  return d.to_string() + ": " + std::to_string(used) + " of " + std::to_string(capacity(d)) +
+         " in use, " + std::to_string(quarantined) + " quarantined (" + std::to_string(sources) +
+         " sources x " + std::to_string(core_->ports.size()) +
+         " ports); add source addresses or ports";
+}
+
+usage_snapshot source_allocator::snapshot() const {
+  std::vector<detail::destination_state *> states;
+  {
+    std::shared_lock lock(core_->map_mutex);
+    for (const auto &[d, s] : core_->destinations)
+      states.push_back(s.get());
+  }
+  usage_snapshot out;
+  out.destinations.reserve(states.size());
+  for (auto *s : states)
+    out.destinations.push_back(detail::copy_usage(*s));
+  std::sort(out.destinations.begin(), out.destinations.end(),
+            [](const auto &a, const auto &b) { return a.destination < b.destination; });
+  return out;
+}
+
+std::optional<destination_usage> source_allocator::usage(const endpoint &d) const {
+  auto *s = core_->find(d);
+  if (!s) return std::nullopt;
+  return detail::copy_usage(*s);
+}
+
+const allocator_options &source_allocator::options() const noexcept { return core_->options; }
+
+} // namespace portpool

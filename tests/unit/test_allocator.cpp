@@ -1,0 +1,309 @@
+#include "portpool/allocator.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+using namespace portpool;
+using namespace std::chrono_literals;
+
+namespace {
+
+allocator_options options(std::string_view sources, std::string_view ports) {
+  return {.sources = address_pool::parse(sources), .ports = port_set::parse(ports)};
+}
+
+using slot_key = std::pair<ip_address, std::uint16_t>;
+slot_key key(const lease &l) { return {l.source(), l.port()}; }
+
+const endpoint backend_a = endpoint::parse("127.0.0.1:8080");
+const endpoint backend_b = endpoint::parse("127.0.0.1:8081");
+
+} // namespace
+
+TEST_SUITE("allocator") {
+  TEST_CASE("exact capacity: sources x ports, every slot distinct, then exhausted") {
+    source_allocator pool(options("127.0.0.2-127.0.0.5", "20000-20199"));
+    CHECK(pool.capacity(backend_a) == 800);
+    std::vector<lease> leases;
+    std::set<slot_key> seen;
+    std::error_code ec;
+    for (int i = 0; i < 800; ++i) {
+      leases.push_back(pool.acquire(backend_a, ec));
+      REQUIRE_FALSE(ec);
+      REQUIRE(leases.back());
+      CHECK(leases.back().port() >= 20000);
+      CHECK(leases.back().port() <= 20199);
+      CHECK(seen.insert(key(leases.back())).second);
+    }
+    auto none = pool.acquire(backend_a, ec);
+    CHECK(ec == errc::exhausted);
+    CHECK_FALSE(none);
+    CHECK_THROWS_WITH_AS((void)pool.acquire(backend_a),
+                         "no free source port toward 127.0.0.1:8080: 800 of 800 in use, 0 "
+                         "quarantined (4 sources x 200 ports); add source addresses or ports: no "
+                         "free source slot toward this destination: add source addresses or widen "
+                         "the port set",
+                         std::system_error);
+    const auto u = pool.usage(backend_a);
+    REQUIRE(u);
+    CHECK(u->usage.in_use == 800);
+    CHECK(u->usage.high_water == 800);
+    CHECK(u->usage.exhaustions == 2);
+    REQUIRE(u->sources.size() == 4);
+    for (const auto &s : u->sources)
+      CHECK(s.usage.in_use == 200);
+    leases.clear();
+    CHECK(pool.usage(backend_a)->usage.in_use == 0);
+  }
+
+  TEST_CASE("the same source port serves two destinations at once") {
+    source_allocator pool(options("127.0.0.2", "20000"));
+    std::error_code ec;
+    auto a = pool.acquire(backend_a, ec);
+    REQUIRE_FALSE(ec);
+    auto b = pool.acquire(backend_b, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(key(a) == key(b));
+    CHECK(a.destination() == backend_a);
+    CHECK(b.destination() == backend_b);
+    (void)pool.acquire(backend_a, ec);
+    CHECK(ec == errc::exhausted);
+  }
+
+  TEST_CASE("slots spread over sources, and a free slot on any source is found") {
+    source_allocator pool(options("127.0.0.2-127.0.0.5", "20000-20009"));
+    std::error_code ec;
+    std::vector<lease> leases;
+    for (int i = 0; i < 4; ++i)
+      leases.push_back(pool.acquire(backend_a, ec));
+    std::set<ip_address> sources;
+    for (const auto &l : leases)
+      sources.insert(l.source());
+    CHECK(sources.size() == 4); // the first four leases use four different sources
+    while (!ec)
+      leases.push_back(pool.acquire(backend_a, ec));
+    leases.pop_back(); // the empty lease from the failed acquire
+    REQUIRE(leases.size() == 40);
+    const auto freed = key(leases[17]);
+    leases[17].release();
+    auto again = pool.acquire(backend_a, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(key(again) == freed);
+  }
+
+  TEST_CASE("a rotating cursor: a slot just freed is reused last") {
+    source_allocator pool(options("127.0.0.2", "20000-20009"));
+    std::error_code ec;
+    auto first = pool.acquire(backend_a, ec);
+    const auto first_port = first.port();
+    first.release();
+    std::set<std::uint16_t> ports;
+    std::vector<lease> held;
+    for (int i = 0; i < 9; ++i) {
+      held.push_back(pool.acquire(backend_a, ec));
+      ports.insert(held.back().port());
+    }
+    CHECK_FALSE(ports.contains(first_port));
+    held.push_back(pool.acquire(backend_a, ec));
+    CHECK(held.back().port() == first_port);
+  }
+
+  TEST_CASE("a quarantined slot is skipped until its time is up") {
+    auto now = std::chrono::steady_clock::time_point{};
+    auto o = options("127.0.0.2", "20000-20001");
+    o.quarantine = 10s;
+    o.clock = [&] { return now; };
+    source_allocator pool(std::move(o));
+    std::error_code ec;
+    auto a = pool.acquire(backend_a, ec);
+    const auto bad_port = a.port();
+    a.quarantine();
+    auto b = pool.acquire(backend_a, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(b.port() != bad_port);
+    (void)pool.acquire(backend_a, ec);
+    CHECK(ec == errc::exhausted); // one leased, one quarantined
+    auto u = pool.usage(backend_a);
+    CHECK(u->usage.quarantined == 1);
+    CHECK(u->usage.conflicts == 1);
+    CHECK(u->sources[0].usage.conflicts == 1);
+    now += 9s;
+    (void)pool.acquire(backend_a, ec);
+    CHECK(ec == errc::exhausted);
+    now += 1s;
+    auto c = pool.acquire(backend_a, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(c.port() == bad_port);
+    CHECK(pool.usage(backend_a)->usage.quarantined == 0);
+  }
+
+  TEST_CASE("partitions are disjoint and together complete") {
+    std::set<slot_key> union_of_parts;
+    std::size_t total = 0;
+    for (unsigned k = 0; k < 3; ++k) {
+      auto o = options("127.0.0.2-127.0.0.3", "20000-20099");
+      o.slice = {k, 3};
+      source_allocator pool(std::move(o));
+      std::vector<lease> leases;
+      std::error_code ec;
+      for (;;) {
+        auto l = pool.acquire(backend_a, ec);
+        if (ec) break;
+        CHECK(union_of_parts.insert(key(l)).second); // never seen in another partition
+        leases.push_back(std::move(l));
+      }
+      CHECK(leases.size() == pool.capacity(backend_a));
+      total += leases.size();
+    }
+    CHECK(total == 200);
+    CHECK(union_of_parts.size() == 200);
+    CHECK(partition::parse("1/4").index == 1);
+    CHECK_THROWS_WITH_AS(partition::parse("4/4"),
+                         "bad partition \"4/4\": K must be below N (partitions count from 0)",
+                         bad_input);
+    CHECK_THROWS_AS(partition::parse("x"), bad_input);
+    auto o = options("127.0.0.2", "20000-20001");
+    o.slice = {0, 3};
+    CHECK_THROWS_WITH_AS(source_allocator{std::move(o)},
+                         "bad partition \"0/3\": 2 ports leave this partition none", bad_input);
+  }
+
+  TEST_CASE("a destination of a family with no source is refused") {
+    source_allocator pool(options("127.0.0.2", "20000"));
+    std::error_code ec;
+    (void)pool.acquire(endpoint::parse("[::1]:8080"), ec);
+    CHECK(ec == errc::no_source_for_family);
+    source_allocator both(options("127.0.0.2,::1", "20000"));
+    auto l = both.acquire(endpoint::parse("[::1]:8080"), ec);
+    REQUIRE_FALSE(ec);
+    CHECK(l.source().is_v6());
+    CHECK(both.capacity(endpoint::parse("[::1]:8080")) == 1);
+  }
+
+  TEST_CASE("alerts fire once per crossing, per source and per destination, and recover") {
+    std::vector<usage_alert> alerts;
+    auto o = options("127.0.0.2-127.0.0.3", "20000-20009"); // 20 slots, 10 per source
+    o.thresholds = {.warn_percent = 50, .crit_percent = 90, .hysteresis_percent = 10};
+    o.on_alert = [&](const usage_alert &a) { alerts.push_back(a); };
+    source_allocator pool(std::move(o));
+    std::error_code ec;
+    std::vector<lease> held;
+    const auto count = [&](usage_level level, bool whole_destination) {
+      return std::count_if(alerts.begin(), alerts.end(), [&](const usage_alert &a) {
+        return a.current == level && !a.is_recovery() && a.source.has_value() != whole_destination;
+      });
+    };
+    for (int i = 0; i < 9; ++i)
+      held.push_back(pool.acquire(backend_a, ec));
+    REQUIRE(alerts.size() == 1); // slots alternate sources: 127.0.0.2 reached 5 of 10 first
+    CHECK(alerts[0].source == ip_address::parse("127.0.0.2"));
+    CHECK(alerts[0].message() ==
+          "connections from 127.0.0.2 to 127.0.0.1:8080 have used 5 of 10 ports (50%)");
+    held.push_back(pool.acquire(backend_a, ec));
+    CHECK(alerts.size() == 3); // 127.0.0.3 at 5 of 10 and the destination at 10 of 20
+    CHECK(count(usage_level::warning, true) == 1);
+    const auto whole =
+        std::find_if(alerts.begin(), alerts.end(), [](const usage_alert &a) { return !a.source; });
+    REQUIRE(whole != alerts.end());
+    CHECK(whole->used == 10);
+    CHECK(whole->capacity == 20);
+    CHECK(whole->message() ==
+          "connections from all sources to 127.0.0.1:8080 have used 10 of 20 ports (50%)");
+    for (int i = 0; i < 3; ++i) { // back and forth at the line: no new alert
+      held.pop_back();
+      held.push_back(pool.acquire(backend_a, ec));
+    }
+    CHECK(alerts.size() == 3);
+    while (held.size() < 20)
+      held.push_back(pool.acquire(backend_a, ec));
+    CHECK(count(usage_level::critical, true) == 1);
+    CHECK(count(usage_level::critical, false) == 2);
+    CHECK(count(usage_level::warning, true) == 1); // still once per crossing
+    held.clear();
+    const auto recoveries =
+        std::count_if(alerts.begin(), alerts.end(), [](const auto &a) { return a.is_recovery(); });
+    CHECK(recoveries >= 3);
+    CHECK(pool.usage(backend_a)->usage.level == usage_level::ok);
+  }
+
+  TEST_CASE("agrees with a reference model under random operations") {
+    source_allocator pool(options("127.0.0.2-127.0.0.4", "20000-20040"));
+    const std::vector<endpoint> destinations{backend_a, backend_b, endpoint::parse("127.0.0.9:80")};
+    std::map<endpoint, std::vector<lease>> held;
+    std::mt19937 rng(7);
+    for (int op = 0; op < 30000; ++op) {
+      const auto &d = destinations[rng() % destinations.size()];
+      auto &mine = held[d];
+      if (rng() % 5 < 3) {
+        std::error_code ec;
+        auto l = pool.acquire(d, ec);
+        if (mine.size() < 123) {
+          REQUIRE_FALSE(ec);
+          for (const auto &other : mine)
+            REQUIRE(key(other) != key(l));
+          mine.push_back(std::move(l));
+        } else {
+          REQUIRE(ec == errc::exhausted);
+        }
+      } else if (!mine.empty()) {
+        const auto i = rng() % mine.size();
+        std::swap(mine[i], mine.back());
+        mine.pop_back();
+      }
+      const auto u = pool.usage(d); // nullopt until the first acquire toward d
+      REQUIRE((u ? u->usage.in_use : 0) == mine.size());
+    }
+  }
+
+  TEST_CASE("two threads hammering acquire and release never share a slot") {
+    source_allocator pool(options("127.0.0.2-127.0.0.3", "20000-20063")); // 128 slots
+    std::vector<std::atomic<int>> owner(2 * 65536);
+    std::atomic<int> double_leases{0}, exhaustions{0};
+    auto work = [&](int id) {
+      std::mt19937 rng(static_cast<unsigned>(id));
+      std::vector<lease> mine;
+      for (int op = 0; op < 100000; ++op) {
+        if (rng() % 2 == 0 && mine.size() < 80) {
+          std::error_code ec;
+          auto l = pool.acquire(backend_a, ec);
+          if (ec) {
+            ++exhaustions;
+            continue;
+          }
+          const auto index = (l.source() == ip_address::v4(0x7f000002) ? 0 : 65536) + l.port();
+          if (owner[index].exchange(id + 1) != 0) ++double_leases;
+          mine.push_back(std::move(l));
+        } else if (!mine.empty()) {
+          auto &l = mine.back();
+          const auto index = (l.source() == ip_address::v4(0x7f000002) ? 0 : 65536) + l.port();
+          owner[index].store(0);
+          mine.pop_back();
+        }
+      }
+      for (const auto &l : mine)
+        owner[(l.source() == ip_address::v4(0x7f000002) ? 0 : 65536) + l.port()].store(0);
+    };
+    std::thread a(work, 0), b(work, 1);
+    a.join();
+    b.join();
+    CHECK(double_leases.load() == 0);
+    CHECK(exhaustions.load() > 0); // the threads did compete for a full pool
+    const auto u = pool.usage(backend_a);
+    CHECK(u->usage.in_use == 0);
+    CHECK(u->usage.high_water == 128);
+  }
+
+  TEST_CASE("bad options are refused with the value") {
+    allocator_options o{.sources = {}, .ports = port_set::parse("20000")};
+    CHECK_THROWS_AS(source_allocator{o}, bad_input);
+    auto t = options("127.0.0.2", "20000");
+    t.thresholds.warn_percent = 99;
+    t.thresholds.crit_percent = 98;
+    CHECK_THROWS_AS(source_allocator{t}, bad_input);
+  }
+}
