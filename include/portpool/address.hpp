@@ -22,7 +22,7 @@ public:
   /// From a host-order IPv4 address, e.g. 0x7f000001 for 127.0.0.1.
   static ip_address v4(std::uint32_t host_order) noexcept;
   /// From 16 network-order bytes.
-  static ip_address v6(const std::array<std::uint8_t, 16> &bytes) noexcept;
+  static ip_address v6(const std::array<std::uint8_t, 16>& bytes) noexcept;
   /// Parses one address ("127.0.0.2", "::1"); nullopt when it is not one.
   static std::optional<ip_address> parse(std::string_view text);
 
@@ -31,12 +31,12 @@ public:
   /// The IPv4 address in host order; meaningful only when is_v4().
   std::uint32_t v4_host_order() const noexcept;
   /// The bytes in network order: 4 used for IPv4, 16 for IPv6.
-  const std::array<std::uint8_t, 16> &bytes() const noexcept { return bytes_; }
+  const std::array<std::uint8_t, 16>& bytes() const noexcept { return bytes_; }
 
   /// "127.0.0.2" or "fd00::1".
   std::string to_string() const;
 
-  friend auto operator<=>(const ip_address &, const ip_address &) = default;
+  friend auto operator<=>(const ip_address&, const ip_address&) = default;
 
 private:
   std::array<std::uint8_t, 16> bytes_{};
@@ -53,12 +53,12 @@ struct endpoint {
   /// "127.0.0.1:8080" or "[::1]:8080".
   std::string to_string() const;
 
-  friend auto operator<=>(const endpoint &, const endpoint &) = default;
+  friend auto operator<=>(const endpoint&, const endpoint&) = default;
 };
 
 /// Hash for unordered containers keyed by endpoint.
 struct endpoint_hash {
-  std::size_t operator()(const endpoint &e) const noexcept;
+  std::size_t operator()(const endpoint& e) const noexcept;
 };
 
 /// An ordered set of distinct source addresses, e.g. parsed from
@@ -77,11 +77,11 @@ public:
   /// `bad address pool "127.0.0.9-127.0.0.2": range end before start`.
   static address_pool parse(std::string_view text);
   /// As parse(), but returns nullopt and sets `error` instead of throwing.
-  static std::optional<address_pool> try_parse(std::string_view text, std::string &error);
+  static std::optional<address_pool> try_parse(std::string_view text, std::string& error);
 
   std::size_t size() const noexcept { return addresses_.size(); }
   bool empty() const noexcept { return addresses_.empty(); }
-  const ip_address &operator[](std::size_t i) const noexcept { return addresses_[i]; }
+  const ip_address& operator[](std::size_t i) const noexcept { return addresses_[i]; }
   auto begin() const noexcept { return addresses_.begin(); }
   auto end() const noexcept { return addresses_.end(); }
 

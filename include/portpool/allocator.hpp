@@ -44,7 +44,7 @@ struct allocator_options {
   usage_thresholds thresholds{};              ///< warn/crit levels for alerts
   /// Called on every change of usage level, outside the allocator's locks, on the
   /// thread whose acquire or release caused it. May be empty.
-  std::function<void(const usage_alert &)> on_alert;
+  std::function<void(const usage_alert&)> on_alert;
   /// Time source for quarantine; steady_clock::now when empty (tests inject their own).
   std::function<std::chrono::steady_clock::time_point()> clock;
 };
@@ -57,18 +57,18 @@ class source_allocator;
 class lease {
 public:
   lease() noexcept = default;
-  lease(lease &&other) noexcept;
-  lease &operator=(lease &&other) noexcept;
-  lease(const lease &) = delete;
-  lease &operator=(const lease &) = delete;
+  lease(lease&& other) noexcept;
+  lease& operator=(lease&& other) noexcept;
+  lease(const lease&) = delete;
+  lease& operator=(const lease&) = delete;
   ~lease() { release(); }
 
   /// True while the lease holds a slot.
   explicit operator bool() const noexcept { return state_ != nullptr; }
-  const ip_address &source() const noexcept { return source_; }
+  const ip_address& source() const noexcept { return source_; }
   std::uint16_t port() const noexcept { return port_; }
   /// The destination the slot was leased toward. Precondition: the lease holds a slot.
-  const endpoint &destination() const noexcept;
+  const endpoint& destination() const noexcept;
 
   /// Returns the slot to the free set now. No-op on an empty lease.
   void release() noexcept;
@@ -80,8 +80,9 @@ private:
   friend class source_allocator;
   void give_back(bool quarantine) noexcept;
 
-  detail::destination_state *state_ = nullptr;
+  detail::destination_state* state_ = nullptr;
   std::uint32_t slot_ = 0;
+  std::uint32_t source_index_ = 0; // into the destination's per-source figures
   std::uint16_t port_ = 0;
   ip_address source_;
 };
@@ -95,8 +96,8 @@ public:
 
 private:
   friend class source_allocator;
-  explicit destination_handle(detail::destination_state *s) : state_(s) {}
-  detail::destination_state *state_ = nullptr;
+  explicit destination_handle(detail::destination_state* s) : state_(s) {}
+  detail::destination_state* state_ = nullptr;
 };
 
 /// Hands out source slots per destination. Each destination (ip, port) gets its own
@@ -109,37 +110,37 @@ public:
   /// Throws bad_input when the options cannot work (no sources, no ports, an empty
   /// partition, bad thresholds), naming the value.
   explicit source_allocator(allocator_options options);
-  source_allocator(source_allocator &&) noexcept;
-  source_allocator &operator=(source_allocator &&) noexcept;
+  source_allocator(source_allocator&&) noexcept;
+  source_allocator& operator=(source_allocator&&) noexcept;
   ~source_allocator();
 
   /// The handle of `destination`, created on first use. Sets ec to
   /// errc::no_source_for_family when no source address has the destination's family.
-  destination_handle destination(const endpoint &destination, std::error_code &ec);
+  destination_handle destination(const endpoint& destination, std::error_code& ec);
 
   /// Leases a free slot toward `destination`, trying every source before giving up.
   /// On failure returns an empty lease and sets ec: errc::exhausted when every slot is
   /// leased or quarantined, errc::no_source_for_family. Never blocks on I/O.
-  [[nodiscard]] lease acquire(const endpoint &destination, std::error_code &ec);
-  [[nodiscard]] lease acquire(destination_handle destination, std::error_code &ec);
+  [[nodiscard]] lease acquire(const endpoint& destination, std::error_code& ec);
+  [[nodiscard]] lease acquire(destination_handle destination, std::error_code& ec);
   /// As above, but throws std::system_error whose what() names the destination and its
   /// used/capacity, e.g. "no free source port toward 127.0.0.1:8080: 800 of 800 in use...".
-  [[nodiscard]] lease acquire(const endpoint &destination);
+  [[nodiscard]] lease acquire(const endpoint& destination);
 
   /// Slots toward `destination` in all: sources of its family x ports of this partition.
-  std::uint64_t capacity(const endpoint &destination) const noexcept;
+  std::uint64_t capacity(const endpoint& destination) const noexcept;
   /// Ports each source contributes (the partition's share of options().ports).
   std::size_t ports_per_source() const noexcept;
   /// One line on a destination's state, for error messages and logs.
-  std::string describe(const endpoint &destination) const;
+  std::string describe(const endpoint& destination) const;
 
   /// Figures of every destination seen so far, sorted by destination. Takes each
   /// destination's lock briefly; safe while traffic flows.
   usage_snapshot snapshot() const;
   /// Figures of one destination; nullopt when it was never used.
-  std::optional<destination_usage> usage(const endpoint &destination) const;
+  std::optional<destination_usage> usage(const endpoint& destination) const;
 
-  const allocator_options &options() const noexcept;
+  const allocator_options& options() const noexcept;
 
 private:
   std::unique_ptr<detail::allocator_core> core_;

@@ -41,13 +41,13 @@ struct connect_result {
   unsigned conflicts = 0; ///< slots found taken elsewhere and quarantined on the way
 };
 
-boost::asio::ip::address to_asio(const ip_address &address);
-boost::asio::ip::tcp::endpoint to_asio(const endpoint &e);
-endpoint from_asio(const boost::asio::ip::tcp::endpoint &e);
+boost::asio::ip::address to_asio(const ip_address& address);
+boost::asio::ip::tcp::endpoint to_asio(const endpoint& e);
+endpoint from_asio(const boost::asio::ip::tcp::endpoint& e);
 
 /// True for the errors that mean "this (source ip, port) is taken for that destination",
 /// after which another slot may succeed: EADDRINUSE and EADDRNOTAVAIL.
-bool is_slot_conflict(const std::error_code &ec) noexcept;
+bool is_slot_conflict(const std::error_code& ec) noexcept;
 
 /// Connects to `destination`. Pool mode: leases a slot, opens a socket with SO_REUSEADDR,
 /// binds it to the slot and connects; on EADDRINUSE/EADDRNOTAVAIL quarantines the slot
@@ -55,7 +55,7 @@ bool is_slot_conflict(const std::error_code &ec) noexcept;
 /// Errors (in result.error): errc::exhausted, errc::no_source_for_family,
 /// errc::retries_exhausted, errc::connect_timeout, or the kernel's (ECONNREFUSED...).
 /// Never throws for network errors. `pool` must outlive the returned lease.
-boost::asio::awaitable<connect_result> async_connect(source_allocator &pool,
+boost::asio::awaitable<connect_result> async_connect(source_allocator& pool,
                                                      boost::asio::ip::tcp::endpoint destination,
                                                      connect_options options = {});
 

@@ -17,7 +17,7 @@ enum class errc {
 };
 
 /// The category of portpool::errc. Thread-safe (a function-local static).
-const std::error_category &error_category() noexcept;
+const std::error_category& error_category() noexcept;
 
 inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};

@@ -28,14 +28,14 @@ struct usage_thresholds {
 };
 
 /// Throws bad_input when the thresholds make no sense (negative, warn above crit).
-void validate(const usage_thresholds &t);
+void validate(const usage_thresholds& t);
 
 /// The same thresholds as slot counts for one capacity, so the hot path compares integers.
 struct usage_limits {
   std::uint64_t warn_enter = 0, warn_leave = 0; // warning when used >= enter; ok when < leave
   std::uint64_t crit_enter = 0, crit_leave = 0;
 
-  static usage_limits for_capacity(std::uint64_t capacity, const usage_thresholds &t) noexcept;
+  static usage_limits for_capacity(std::uint64_t capacity, const usage_thresholds& t) noexcept;
   /// The level after a change of `used`, given the level before.
   usage_level next(usage_level current, std::uint64_t used) const noexcept;
 };

@@ -31,7 +31,7 @@ void enter_private_netns() {
                              std::strerror(saved));
 }
 
-void write_sysctl(const std::string &key, const std::string &value) {
+void write_sysctl(const std::string& key, const std::string& value) {
   const auto path = "/proc/sys/" + key;
   std::ofstream out(path);
   out << value << '\n';

@@ -14,7 +14,7 @@ void enter_private_netns();
 
 /// Writes a sysctl of the current namespace, e.g. ("net/ipv4/ip_local_port_range",
 /// "40000 40199"). Throws std::runtime_error naming the key and value.
-void write_sysctl(const std::string &key, const std::string &value);
+void write_sysctl(const std::string& key, const std::string& value);
 
 /// enter_private_netns() and then narrows the ephemeral range to low..high.
 void enter_private_netns_with_range(std::uint16_t low, std::uint16_t high);

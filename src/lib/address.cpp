@@ -15,7 +15,7 @@ namespace {
 
 __extension__ using u128 = unsigned __int128;
 
-u128 to_integer(const ip_address &a) {
+u128 to_integer(const ip_address& a) {
   u128 value = 0;
   const std::size_t n = a.is_v4() ? 4 : 16;
   for (std::size_t i = 0; i < n; ++i)
@@ -43,7 +43,7 @@ ip_address parse_one(std::string_view token, std::string_view part) {
   return *a;
 }
 
-void append_range(std::vector<ip_address> &out, std::string_view token, u128 first, u128 last,
+void append_range(std::vector<ip_address>& out, std::string_view token, u128 first, u128 last,
                   bool v6) {
   const u128 count = last - first + 1;
   if (count > address_pool::max_addresses || out.size() + count > address_pool::max_addresses)
@@ -55,7 +55,7 @@ void append_range(std::vector<ip_address> &out, std::string_view token, u128 fir
   }
 }
 
-void parse_token(std::vector<ip_address> &out, std::string_view token) {
+void parse_token(std::vector<ip_address>& out, std::string_view token) {
   if (auto slash = token.find('/'); slash != std::string_view::npos) {
     const auto base = parse_one(token, detail::trim(token.substr(0, slash)));
     const auto bits_text = detail::trim(token.substr(slash + 1));
@@ -103,7 +103,7 @@ ip_address ip_address::v4(std::uint32_t host_order) noexcept {
   return a;
 }
 
-ip_address ip_address::v6(const std::array<std::uint8_t, 16> &bytes) noexcept {
+ip_address ip_address::v6(const std::array<std::uint8_t, 16>& bytes) noexcept {
   ip_address a;
   a.bytes_ = bytes;
   a.v6_ = true;
@@ -164,7 +164,7 @@ std::string endpoint::to_string() const {
   return (address.is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-std::size_t endpoint_hash::operator()(const endpoint &e) const noexcept {
+std::size_t endpoint_hash::operator()(const endpoint& e) const noexcept {
   std::size_t h = e.port * 0x9e3779b97f4a7c15ull + (e.address.is_v6() ? 1 : 0);
   for (auto b : e.address.bytes())
     h = (h ^ b) * 0x100000001b3ull;
@@ -173,7 +173,7 @@ std::size_t endpoint_hash::operator()(const endpoint &e) const noexcept {
 
 address_pool::address_pool(std::vector<ip_address> addresses) : addresses_(std::move(addresses)) {
   std::set<ip_address> seen;
-  for (const auto &a : addresses_)
+  for (const auto& a : addresses_)
     if (!seen.insert(a).second) fail(a.to_string(), "duplicate address");
 }
 
@@ -188,10 +188,10 @@ address_pool address_pool::parse(std::string_view text) {
   return address_pool(std::move(out));
 }
 
-std::optional<address_pool> address_pool::try_parse(std::string_view text, std::string &error) {
+std::optional<address_pool> address_pool::try_parse(std::string_view text, std::string& error) {
   try {
     return parse(text);
-  } catch (const bad_input &e) {
+  } catch (const bad_input& e) {
     error = e.what();
     return std::nullopt;
   }

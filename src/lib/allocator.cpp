@@ -2,9 +2,11 @@
 
 #include "portpool/detail/text.hpp"
 #include "portpool/port_bitmap.hpp"
+#include "spin_lock.hpp"
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <shared_mutex>
@@ -20,14 +22,35 @@ using time_point = std::chrono::steady_clock::time_point;
 struct group_state {
   group_usage usage;
   usage_limits limits;
+  // While low <= in_use < high the level cannot change: the hot path's only check.
+  std::uint64_t low = 0, high = 0;
 
-  // Applies a change of in_use and records a level transition, if any.
-  void update_level(std::optional<usage_alert> &alert, const endpoint &destination,
+  void set_limits(std::uint64_t capacity, const usage_thresholds& t) {
+    usage.capacity = capacity;
+    limits = usage_limits::for_capacity(capacity, t);
+    set_band();
+  }
+
+  // The band of in_use values that keep the current level.
+  void set_band() {
+    switch (usage.level) {
+    case usage_level::ok: low = 0, high = limits.warn_enter; break;
+    case usage_level::warning: low = limits.warn_leave, high = limits.crit_enter; break;
+    case usage_level::critical: low = limits.crit_leave, high = UINT64_MAX; break;
+    }
+  }
+
+  bool in_band() const noexcept { return usage.in_use >= low && usage.in_use < high; }
+
+  // After a change of in_use: records a level transition, if any.
+  void update_level(std::optional<usage_alert>& alert, const endpoint& destination,
                     std::optional<ip_address> source) {
+    if (in_band()) return;
     const auto next = limits.next(usage.level, usage.in_use);
-    if (next == usage.level) return;
-    alert = usage_alert{destination, source, usage.level, next, usage.in_use, usage.capacity};
+    if (next != usage.level)
+      alert = usage_alert{destination, source, usage.level, next, usage.in_use, usage.capacity};
     usage.level = next;
+    set_band();
   }
 };
 
@@ -35,14 +58,14 @@ struct group_state {
 using pending_alerts = std::array<std::optional<usage_alert>, 2>;
 
 struct destination_state {
-  destination_state(allocator_core &c, endpoint d, std::vector<std::uint32_t> s, std::size_t p);
+  destination_state(allocator_core& c, endpoint d, std::vector<std::uint32_t> s, std::size_t p);
 
-  allocator_core &core;
+  allocator_core& core;
   const endpoint destination;
   const std::vector<std::uint32_t> sources; // indices into options.sources, this family only
   const std::size_t ports;                  // slots per source
 
-  std::mutex mutex;
+  spin_lock mutex;
   port_bitmap free;       // slot = port_index * sources.size() + source_index
   std::size_t cursor = 0; // next search starts here: recently freed slots come last
   std::deque<std::pair<time_point, std::uint32_t>> quarantined; // FIFO: one fixed duration
@@ -71,37 +94,37 @@ public:
     return options.clock ? options.clock() : std::chrono::steady_clock::now();
   }
 
-  std::vector<std::uint32_t> sources_for(const endpoint &d) const {
+  std::vector<std::uint32_t> sources_for(const endpoint& d) const {
     std::vector<std::uint32_t> out;
     for (std::uint32_t i = 0; i < options.sources.size(); ++i)
       if (options.sources[i].is_v4() == d.address.is_v4()) out.push_back(i);
     return out;
   }
 
-  destination_state *find(const endpoint &d) const {
+  destination_state* find(const endpoint& d) const {
     std::shared_lock lock(map_mutex);
     const auto it = destinations.find(d);
     return it == destinations.end() ? nullptr : it->second.get();
   }
 
-  destination_state *find_or_create(const endpoint &d, std::error_code &ec) {
+  destination_state* find_or_create(const endpoint& d, std::error_code& ec) {
     ec.clear();
-    if (auto *s = find(d)) return s;
+    if (auto* s = find(d)) return s;
     auto sources = sources_for(d);
     if (sources.empty()) {
       ec = errc::no_source_for_family;
       return nullptr;
     }
     std::unique_lock lock(map_mutex);
-    auto &slot = destinations[d];
+    auto& slot = destinations[d];
     if (!slot)
       slot = std::make_unique<destination_state>(*this, d, std::move(sources), ports.size());
     return slot.get();
   }
 
-  void deliver(const pending_alerts &alerts) const {
+  void deliver(const pending_alerts& alerts) const {
     if (!options.on_alert) return;
-    for (const auto &a : alerts)
+    for (const auto& a : alerts)
       if (a) options.on_alert(*a);
   }
 
@@ -111,23 +134,20 @@ public:
   std::unordered_map<endpoint, std::unique_ptr<destination_state>, endpoint_hash> destinations;
 };
 
-destination_state::destination_state(allocator_core &c, endpoint d, std::vector<std::uint32_t> s,
+destination_state::destination_state(allocator_core& c, endpoint d, std::vector<std::uint32_t> s,
                                      std::size_t p)
     : core(c), destination(std::move(d)), sources(std::move(s)), ports(p), free(sources.size() * p),
       per_source(sources.size()) {
-  const auto &t = core.options.thresholds;
-  total.usage.capacity = sources.size() * ports;
-  total.limits = usage_limits::for_capacity(total.usage.capacity, t);
-  for (auto &g : per_source) {
-    g.usage.capacity = ports;
-    g.limits = usage_limits::for_capacity(ports, t);
-  }
+  const auto& t = core.options.thresholds;
+  total.set_limits(sources.size() * ports, t);
+  for (auto& g : per_source)
+    g.set_limits(ports, t);
 }
 
 namespace {
 
 // Frees quarantined slots whose time is up. Caller holds s.mutex.
-void expire_quarantine(destination_state &s) {
+void expire_quarantine(destination_state& s) {
   if (s.quarantined.empty()) return;
   const auto now = s.core.now();
   while (!s.quarantined.empty() && s.quarantined.front().first <= now) {
@@ -139,7 +159,27 @@ void expire_quarantine(destination_state &s) {
   }
 }
 
-destination_usage copy_usage(destination_state &s) {
+// The slow path, taken only when a group left its level's band: computes the
+// transitions under the lock, releases it, then delivers them. An on_alert that throws
+// must not turn an acquire or a release into a leak or a terminate: its exception is
+// dropped.
+[[gnu::noinline]] void report_level_changes(destination_state& s, std::uint32_t src,
+                                            std::unique_lock<spin_lock>& lock) noexcept {
+  pending_alerts alerts;
+  s.total.update_level(alerts[0], s.destination, std::nullopt);
+  s.per_source[src].update_level(alerts[1], s.destination, s.core.options.sources[s.sources[src]]);
+  lock.unlock();
+  try {
+    s.core.deliver(alerts);
+  } catch (...) {
+  }
+}
+
+bool left_band(const destination_state& s, std::uint32_t src) noexcept {
+  return !s.total.in_band() || !s.per_source[src].in_band();
+}
+
+destination_usage copy_usage(destination_state& s) {
   std::lock_guard lock(s.mutex);
   expire_quarantine(s);
   destination_usage u{s.destination, s.total.usage, {}};
@@ -166,87 +206,77 @@ partition partition::parse(std::string_view text) {
   return {static_cast<unsigned>(*k), static_cast<unsigned>(*n)};
 }
 
-lease::lease(lease &&other) noexcept
-    : state_(std::exchange(other.state_, nullptr)), slot_(other.slot_), port_(other.port_),
-      source_(other.source_) {}
+lease::lease(lease&& other) noexcept
+    : state_(std::exchange(other.state_, nullptr)), slot_(other.slot_),
+      source_index_(other.source_index_), port_(other.port_), source_(other.source_) {}
 
-lease &lease::operator=(lease &&other) noexcept {
+lease& lease::operator=(lease&& other) noexcept {
   if (this != &other) {
     release();
     state_ = std::exchange(other.state_, nullptr);
     slot_ = other.slot_;
+    source_index_ = other.source_index_;
     port_ = other.port_;
     source_ = other.source_;
   }
   return *this;
 }
 
-const endpoint &lease::destination() const noexcept { return state_->destination; }
+const endpoint& lease::destination() const noexcept { return state_->destination; }
 
 void lease::release() noexcept { give_back(false); }
 void lease::quarantine() noexcept { give_back(true); }
 
 void lease::give_back(bool quarantine) noexcept {
-  auto *s = std::exchange(state_, nullptr);
+  auto* s = std::exchange(state_, nullptr);
   if (!s) return;
-  detail::pending_alerts alerts;
-  {
-    std::lock_guard lock(s->mutex);
-    const auto src = slot_ % s->sources.size();
-    auto &total = s->total;
-    auto &source = s->per_source[src];
-    --total.usage.in_use;
-    --source.usage.in_use;
-    if (quarantine) {
-      // A deque push can throw only on allocation failure; then the slot simply frees now.
-      try {
-        s->quarantined.emplace_back(s->core.now() + s->core.options.quarantine, slot_);
-        ++total.usage.quarantined;
-        ++source.usage.quarantined;
-      } catch (...) {
-        s->free.set_free(slot_);
-      }
-      ++total.usage.conflicts;
-      ++source.usage.conflicts;
-    } else {
+  std::unique_lock lock(s->mutex);
+  auto& total = s->total;
+  auto& source = s->per_source[source_index_];
+  --total.usage.in_use;
+  --source.usage.in_use;
+  if (quarantine) {
+    // A deque push can throw only on allocation failure; then the slot simply frees now.
+    try {
+      s->quarantined.emplace_back(s->core.now() + s->core.options.quarantine, slot_);
+      ++total.usage.quarantined;
+      ++source.usage.quarantined;
+    } catch (...) {
       s->free.set_free(slot_);
     }
-    total.update_level(alerts[0], s->destination, std::nullopt);
-    source.update_level(alerts[1], s->destination, source_);
+    ++total.usage.conflicts;
+    ++source.usage.conflicts;
+  } else {
+    s->free.set_free(slot_);
   }
-  try {
-    s->core.deliver(alerts);
-  } catch (...) {
-    // An alert callback that throws must not turn a release into a leak or a terminate.
-  }
+  if (detail::left_band(*s, source_index_)) detail::report_level_changes(*s, source_index_, lock);
 }
 
 source_allocator::source_allocator(allocator_options options)
     : core_(std::make_unique<detail::allocator_core>(std::move(options))) {}
-source_allocator::source_allocator(source_allocator &&) noexcept = default;
-source_allocator &source_allocator::operator=(source_allocator &&) noexcept = default;
+source_allocator::source_allocator(source_allocator&&) noexcept = default;
+source_allocator& source_allocator::operator=(source_allocator&&) noexcept = default;
 source_allocator::~source_allocator() = default;
 
-destination_handle source_allocator::destination(const endpoint &d, std::error_code &ec) {
+destination_handle source_allocator::destination(const endpoint& d, std::error_code& ec) {
   return destination_handle(core_->find_or_create(d, ec));
 }
 
-lease source_allocator::acquire(const endpoint &d, std::error_code &ec) {
+lease source_allocator::acquire(const endpoint& d, std::error_code& ec) {
   return acquire(destination(d, ec), ec);
 }
 
-lease source_allocator::acquire(destination_handle handle, std::error_code &ec) {
-  auto *s = handle.state_;
+lease source_allocator::acquire(destination_handle handle, std::error_code& ec) {
+  auto* s = handle.state_;
   if (!s) {
     if (!ec) ec = errc::no_source_for_family;
     return {};
   }
-  ec.clear();
+  if (ec) ec.clear();
   lease out;
-  detail::pending_alerts alerts;
+  std::unique_lock lock(s->mutex);
+  detail::expire_quarantine(*s);
   {
-    std::lock_guard lock(s->mutex);
-    detail::expire_quarantine(*s);
     const auto slot = s->free.find_free_from(s->cursor);
     if (!slot) {
       ++s->total.usage.exhaustions;
@@ -256,25 +286,26 @@ lease source_allocator::acquire(destination_handle handle, std::error_code &ec) 
     s->free.set_used(*slot);
     s->cursor = *slot + 1;
     const auto n = s->sources.size();
-    const auto src = *slot % n;
+    const auto port_index = *slot / n;
+    const auto src = *slot - port_index * n;
     out.state_ = s;
     out.slot_ = static_cast<std::uint32_t>(*slot);
-    out.port_ = core_->ports[*slot / n];
+    out.source_index_ = static_cast<std::uint32_t>(src);
+    out.port_ = core_->ports[port_index];
     out.source_ = core_->options.sources[s->sources[src]];
-    for (auto *g : {&s->total, &s->per_source[src]}) {
-      auto &u = g->usage;
+    for (auto* g : {&s->total, &s->per_source[src]}) {
+      auto& u = g->usage;
       ++u.in_use;
       ++u.acquisitions;
       u.high_water = std::max(u.high_water, u.in_use);
     }
-    s->total.update_level(alerts[0], s->destination, std::nullopt);
-    s->per_source[src].update_level(alerts[1], s->destination, out.source_);
   }
-  core_->deliver(alerts);
+  if (detail::left_band(*s, out.source_index_))
+    detail::report_level_changes(*s, out.source_index_, lock);
   return out;
 }
 
-lease source_allocator::acquire(const endpoint &d) {
+lease source_allocator::acquire(const endpoint& d) {
   std::error_code ec;
   auto l = acquire(d, ec);
   if (ec) {
@@ -285,13 +316,13 @@ lease source_allocator::acquire(const endpoint &d) {
   return l;
 }
 
-std::uint64_t source_allocator::capacity(const endpoint &d) const noexcept {
+std::uint64_t source_allocator::capacity(const endpoint& d) const noexcept {
   return core_->sources_for(d).size() * core_->ports.size();
 }
 
 std::size_t source_allocator::ports_per_source() const noexcept { return core_->ports.size(); }
 
-std::string source_allocator::describe(const endpoint &d) const {
+std::string source_allocator::describe(const endpoint& d) const {
   const auto sources = core_->sources_for(d).size();
   const auto u = usage(d);
   const auto used = u ? u->usage.in_use : 0;
@@ -303,27 +334,27 @@ std::string source_allocator::describe(const endpoint &d) const {
 }
 
 usage_snapshot source_allocator::snapshot() const {
-  std::vector<detail::destination_state *> states;
+  std::vector<detail::destination_state*> states;
   {
     std::shared_lock lock(core_->map_mutex);
-    for (const auto &[d, s] : core_->destinations)
+    for (const auto& [d, s] : core_->destinations)
       states.push_back(s.get());
   }
   usage_snapshot out;
   out.destinations.reserve(states.size());
-  for (auto *s : states)
+  for (auto* s : states)
     out.destinations.push_back(detail::copy_usage(*s));
   std::sort(out.destinations.begin(), out.destinations.end(),
-            [](const auto &a, const auto &b) { return a.destination < b.destination; });
+            [](const auto& a, const auto& b) { return a.destination < b.destination; });
   return out;
 }
 
-std::optional<destination_usage> source_allocator::usage(const endpoint &d) const {
-  auto *s = core_->find(d);
+std::optional<destination_usage> source_allocator::usage(const endpoint& d) const {
+  auto* s = core_->find(d);
   if (!s) return std::nullopt;
   return detail::copy_usage(*s);
 }
 
-const allocator_options &source_allocator::options() const noexcept { return core_->options; }
+const allocator_options& source_allocator::options() const noexcept { return core_->options; }
 
 } // namespace portpool

@@ -12,7 +12,7 @@ using asio::ip::tcp;
 
 namespace {
 
-asio::awaitable<std::error_code> connect_with_deadline(tcp::socket &socket, tcp::endpoint to,
+asio::awaitable<std::error_code> connect_with_deadline(tcp::socket& socket, tcp::endpoint to,
                                                        std::chrono::milliseconds timeout) {
   using namespace asio::experimental::awaitable_operators;
   constexpr auto token = asio::as_tuple(asio::use_awaitable);
@@ -34,24 +34,24 @@ std::optional<source_mode> parse_source_mode(std::string_view text) noexcept {
   return std::nullopt;
 }
 
-asio::ip::address to_asio(const ip_address &a) {
+asio::ip::address to_asio(const ip_address& a) {
   if (a.is_v4()) return asio::ip::address_v4(a.v4_host_order());
   return asio::ip::address_v6(a.bytes());
 }
 
-tcp::endpoint to_asio(const endpoint &e) { return {to_asio(e.address), e.port}; }
+tcp::endpoint to_asio(const endpoint& e) { return {to_asio(e.address), e.port}; }
 
-endpoint from_asio(const tcp::endpoint &e) {
+endpoint from_asio(const tcp::endpoint& e) {
   const auto a = e.address();
   if (a.is_v4()) return {ip_address::v4(a.to_v4().to_uint()), e.port()};
   return {ip_address::v6(a.to_v6().to_bytes()), e.port()};
 }
 
-bool is_slot_conflict(const std::error_code &ec) noexcept {
+bool is_slot_conflict(const std::error_code& ec) noexcept {
   return ec == std::errc::address_in_use || ec == std::errc::address_not_available;
 }
 
-asio::awaitable<connect_result> async_connect(source_allocator &pool, tcp::endpoint destination,
+asio::awaitable<connect_result> async_connect(source_allocator& pool, tcp::endpoint destination,
                                               connect_options options) {
   const auto executor = co_await asio::this_coro::executor;
   connect_result result{{}, tcp::socket(executor), {}, 0};

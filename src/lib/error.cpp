@@ -5,7 +5,7 @@ namespace {
 
 class category final : public std::error_category {
 public:
-  const char *name() const noexcept override { return "portpool"; }
+  const char* name() const noexcept override { return "portpool"; }
 
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
@@ -26,7 +26,7 @@ public:
 
 } // namespace
 
-const std::error_category &error_category() noexcept {
+const std::error_category& error_category() noexcept {
   static const category instance;
   return instance;
 }

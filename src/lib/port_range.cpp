@@ -35,7 +35,7 @@ std::pair<std::uint16_t, std::uint16_t> parse_item(std::string_view token, std::
   return {low, high};
 }
 
-std::string read_file(const std::string &path) {
+std::string read_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read " + path);
   std::stringstream content;
@@ -75,10 +75,10 @@ port_set port_set::parse(std::string_view text) {
   return result;
 }
 
-std::optional<port_set> port_set::try_parse(std::string_view text, std::string &error) {
+std::optional<port_set> port_set::try_parse(std::string_view text, std::string& error) {
   try {
     return parse(text);
-  } catch (const bad_input &e) {
+  } catch (const bad_input& e) {
     error = e.what();
     return std::nullopt;
   }
@@ -97,25 +97,25 @@ port_set port_set::parse_kernel_list(std::string_view text) {
   return s;
 }
 
-port_set &port_set::insert(std::uint16_t low, std::uint16_t high) noexcept {
+port_set& port_set::insert(std::uint16_t low, std::uint16_t high) noexcept {
   for (std::uint32_t p = low; p <= high; ++p)
     bits_.set(p);
   return *this;
 }
 
-port_set &port_set::erase(std::uint16_t low, std::uint16_t high) noexcept {
+port_set& port_set::erase(std::uint16_t low, std::uint16_t high) noexcept {
   for (std::uint32_t p = low; p <= high; ++p)
     bits_.reset(p);
   return *this;
 }
 
-port_set operator&(const port_set &a, const port_set &b) noexcept {
+port_set operator&(const port_set& a, const port_set& b) noexcept {
   port_set r;
   r.bits_ = a.bits_ & b.bits_;
   return r;
 }
 
-port_set operator-(const port_set &a, const port_set &b) noexcept {
+port_set operator-(const port_set& a, const port_set& b) noexcept {
   port_set r;
   r.bits_ = a.bits_ & ~b.bits_;
   return r;
@@ -147,7 +147,7 @@ std::string port_set::to_string() const {
   return out;
 }
 
-ephemeral_range read_ephemeral_range(const std::string &path) {
+ephemeral_range read_ephemeral_range(const std::string& path) {
   std::istringstream in(read_file(path));
   unsigned long low = 0, high = 0;
   if (!(in >> low >> high) || low == 0 || high > 65535 || high < low)
@@ -155,17 +155,17 @@ ephemeral_range read_ephemeral_range(const std::string &path) {
   return {static_cast<std::uint16_t>(low), static_cast<std::uint16_t>(high)};
 }
 
-port_set read_reserved_ports(const std::string &path) {
+port_set read_reserved_ports(const std::string& path) {
   const auto content = read_file(path);
   try {
     return port_set::parse_kernel_list(content);
-  } catch (const bad_input &e) {
+  } catch (const bad_input& e) {
     throw std::runtime_error("cannot parse " + path + ": " + e.what());
   }
 }
 
-port_set ephemeral_overlap(const port_set &pool, const ephemeral_range &range,
-                           const port_set &reserved) {
+port_set ephemeral_overlap(const port_set& pool, const ephemeral_range& range,
+                           const port_set& reserved) {
   return (pool & range.ports()) - reserved;
 }
 

@@ -27,8 +27,8 @@ std::string_view to_string(usage_level level) noexcept {
   return "UNKNOWN";
 }
 
-void validate(const usage_thresholds &t) {
-  const auto bad = [](const std::string &what) {
+void validate(const usage_thresholds& t) {
+  const auto bad = [](const std::string& what) {
     throw bad_input("bad usage thresholds: " + what);
   };
   if (!(t.warn_percent > 0)) bad("warn " + std::to_string(t.warn_percent) + "% must be above 0");
@@ -41,7 +41,7 @@ void validate(const usage_thresholds &t) {
 }
 
 usage_limits usage_limits::for_capacity(std::uint64_t capacity,
-                                        const usage_thresholds &t) noexcept {
+                                        const usage_thresholds& t) noexcept {
   usage_limits l;
   l.warn_enter = count_for(t.warn_percent, capacity);
   l.warn_leave = count_for(t.warn_percent - t.hysteresis_percent, capacity);

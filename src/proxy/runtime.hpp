@@ -1,0 +1,95 @@
+#pragma once
+// What every thread of the proxy shares, and what each worker thread owns.
+
+#include "balancer.hpp"
+#include "buffer_pool.hpp"
+#include "config.hpp"
+#include "counters.hpp"
+#include "log_limiter.hpp"
+
+#include "portpool/allocator.hpp"
+#include "portpool/connect.hpp"
+#include "portpool/port_range.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace portpool::proxy {
+
+/// Read-mostly state shared by all threads. Members are thread-safe or immutable after
+/// start.
+struct shared_state {
+  proxy_config config;
+  /// The source pool (pool mode); in kernel mode a placeholder async_connect never uses.
+  std::unique_ptr<source_allocator> allocator;
+  balancer backends;
+  proxy_counters counters;
+  ephemeral_range kernel_range;
+  connect_options connect;
+  std::size_t maxconn = 0;
+  std::shared_ptr<spdlog::logger> access_log; ///< null when --access-log is off
+  log_limiter no_backend_log{std::chrono::seconds(1)};
+  log_limiter accept_error_log{std::chrono::seconds(1)};
+  std::atomic<bool> draining{false};
+};
+
+class session;
+
+/// The sessions of one worker, so draining can close them. Intrusive: adding a session
+/// allocates nothing. Not thread-safe: used on the worker's thread only.
+class session_list {
+public:
+  struct hook {
+    hook *prev = nullptr;
+    hook *next = nullptr;
+  };
+  void add(hook &h) noexcept {
+    h.next = head_.next;
+    h.prev = &head_;
+    if (head_.next) head_.next->prev = &h;
+    head_.next = &h;
+    ++size_;
+  }
+  void remove(hook &h) noexcept {
+    h.prev->next = h.next;
+    if (h.next) h.next->prev = h.prev;
+    h.prev = h.next = nullptr;
+    --size_;
+  }
+  template <class F> void for_each(F f) {
+    for (auto *h = head_.next; h;) {
+      auto *next = h->next; // f may unlink h
+      f(*h);
+      h = next;
+    }
+  }
+  std::size_t size() const noexcept { return size_; }
+
+private:
+  hook head_;
+  std::size_t size_ = 0;
+};
+
+/// One worker thread: its own io_context (one thread runs it, so sessions need no
+/// strand), acceptors, relay buffers and round-robin cursor.
+struct worker {
+  worker(shared_state &s, unsigned index)
+      : shared(s), io(1), buffers(s.config.buffer_size), id(index) {
+    cursor.next = index; // threads start at different places in the rotation
+  }
+  shared_state &shared;
+  boost::asio::io_context io;
+  buffer_pool buffers;
+  balancer::cursor cursor;
+  session_list sessions;
+  std::vector<boost::asio::ip::tcp::acceptor> acceptors;
+  unsigned id;
+};
+
+} // namespace portpool::proxy

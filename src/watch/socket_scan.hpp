@@ -1,0 +1,32 @@
+#pragma once
+// Choosing the socket table source: netlink first, /proc as the fallback.
+
+#include "tcp_socket.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portpool::watch {
+
+/// Where the socket table comes from. `automatic` tries netlink and falls back to /proc.
+enum class socket_source : std::uint8_t { automatic, netlink, proc };
+
+/// "auto", "netlink", "proc".
+std::string_view to_string(socket_source source) noexcept;
+/// Parses "auto", "netlink" or "proc"; nullopt otherwise.
+std::optional<socket_source> parse_socket_source(std::string_view text) noexcept;
+
+/// One reading of the table, with what was used to get it.
+struct socket_scan {
+  std::vector<tcp_socket> sockets;
+  socket_source used = socket_source::netlink; ///< netlink or proc, never automatic
+  std::string fallback_reason; ///< why netlink was abandoned (automatic only), else empty
+};
+
+/// Reads the calling thread's namespace's TCP socket table from `source`. Throws
+/// socket_table_error when the forced source fails, or when both fail (automatic).
+socket_scan scan_sockets(socket_source source);
+
+} // namespace portpool::watch

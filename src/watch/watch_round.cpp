@@ -1,0 +1,28 @@
+#include "watch_round.hpp"
+
+namespace portpool::watch {
+
+watch_round take_round(const round_settings &settings, level_memory *memory) {
+  watch_round round;
+  round.range = read_ephemeral_range();
+  const auto reserved = read_reserved_ports();
+  round.custom_ports = settings.ports.has_value();
+  round.watched = settings.ports ? *settings.ports : round.range.ports();
+  round.reserved_watched = (round.watched & reserved).size();
+  round.capacity = round.watched.size() - round.reserved_watched;
+  round.thresholds = settings.thresholds;
+
+  const auto start = std::chrono::steady_clock::now();
+  auto scan = scan_sockets(settings.source);
+  round.report = group_sockets(scan.sockets, {.watched = round.watched,
+                                              .capacity = round.capacity,
+                                              .thresholds = settings.thresholds},
+                               memory);
+  round.scan_time = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
+  round.source_used = scan.used;
+  round.fallback_reason = std::move(scan.fallback_reason);
+  return round;
+}
+
+} // namespace portpool::watch
