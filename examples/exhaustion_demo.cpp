@@ -27,7 +27,7 @@ namespace {
 constexpr std::uint16_t range_low = 40000, range_high = 40999;
 const tcp::endpoint backend(asio::ip::make_address("127.0.0.1"), 8080);
 
-asio::awaitable<void> accept_all(tcp::acceptor &acceptor, std::list<tcp::socket> &held) {
+asio::awaitable<void> accept_all(tcp::acceptor& acceptor, std::list<tcp::socket>& held) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return; // the acceptor was closed: the demo is over
@@ -41,8 +41,8 @@ struct outcome {
   double seconds = 0;
 };
 
-asio::awaitable<outcome> connect_until_failure(source_allocator &pool, connect_options options,
-                                               std::list<connect_result> &held) {
+asio::awaitable<outcome> connect_until_failure(source_allocator& pool, connect_options options,
+                                               std::list<connect_result>& held) {
   outcome o;
   const auto start = std::chrono::steady_clock::now();
   for (;;) {
@@ -63,7 +63,7 @@ asio::awaitable<outcome> connect_until_failure(source_allocator &pool, connect_o
 int main() {
   try {
     tools::enter_private_netns_with_range(range_low, range_high);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "portpool demo: " << e.what() << '\n';
     return 1;
   }
@@ -80,7 +80,7 @@ int main() {
       .ports = port_set::parse("20000-20999"), // outside the ephemeral range on purpose
       .thresholds = {.warn_percent = 80, .crit_percent = 95},
       .on_alert =
-          [](const usage_alert &a) {
+          [](const usage_alert& a) {
             std::cout << "  " << (a.is_recovery() ? "recovered to " : "") << to_string(a.current)
                       << ": " << a.message() << '\n';
           },

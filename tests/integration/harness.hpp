@@ -21,7 +21,7 @@ using asio::ip::tcp;
 /// Accepts and keeps every connection until stop().
 class holding_listener {
 public:
-  holding_listener(asio::io_context &io, const tcp::endpoint &at) : acceptor_(io, at) {
+  holding_listener(asio::io_context& io, const tcp::endpoint& at) : acceptor_(io, at) {
     asio::co_spawn(io, accept_loop(), asio::detached);
   }
   void stop() {
@@ -45,7 +45,7 @@ private:
 
 /// Runs `body` on `io` until it returns (at most `limit`), rethrowing its exception.
 template <class Body>
-void run(asio::io_context &io, Body body, std::chrono::seconds limit = std::chrono::seconds(60)) {
+void run(asio::io_context& io, Body body, std::chrono::seconds limit = std::chrono::seconds(60)) {
   std::exception_ptr failure;
   bool done = false;
   asio::co_spawn(io, std::move(body), [&](std::exception_ptr e) {

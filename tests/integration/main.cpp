@@ -8,10 +8,10 @@
 
 #include <iostream>
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   try {
     portpool::tools::enter_private_netns_with_range(40000, 40199);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "integration tests need a private network namespace: " << e.what() << '\n';
     return 1;
   }

@@ -27,7 +27,7 @@ allocator_options pool_options(std::string_view sources, std::string_view ports,
 }
 
 // A socket bound without SO_REUSEADDR: nobody else may bind this (ip, port).
-tcp::socket squat(asio::io_context &io, const char *ip, std::uint16_t port) {
+tcp::socket squat(asio::io_context& io, const char* ip, std::uint16_t port) {
   tcp::socket s(io, tcp::v4());
   s.bind({asio::ip::make_address(ip), port});
   return s;
@@ -40,8 +40,8 @@ struct tally {
 };
 
 // Connects one at a time until the first failure or `limit` connections.
-asio::awaitable<void> connect_until_failure(source_allocator &pool, tcp::endpoint to,
-                                            connect_options o, std::size_t limit, tally &t) {
+asio::awaitable<void> connect_until_failure(source_allocator& pool, tcp::endpoint to,
+                                            connect_options o, std::size_t limit, tally& t) {
   while (t.ok.size() < limit) {
     auto r = co_await async_connect(pool, to, o);
     t.conflicts += r.conflicts;
@@ -67,7 +67,7 @@ TEST_CASE("kernel_exhaustion") {
   });
   CHECK(t.ok.size() == 200);
   CHECK(t.first_failure == std::errc::address_not_available);
-  for (const auto &r : t.ok) {
+  for (const auto& r : t.ok) {
     const auto port = r.socket.local_endpoint().port();
     CHECK(port >= 40000);
     CHECK(port <= 40199);
@@ -89,7 +89,7 @@ TEST_CASE("pool_capacity") {
   CHECK(t.conflicts == 0);
   CHECK(t.first_failure == errc::exhausted);
   std::set<std::pair<std::string, std::uint16_t>> locals;
-  for (const auto &r : t.ok) {
+  for (const auto& r : t.ok) {
     const auto local = r.socket.local_endpoint();
     REQUIRE(r.slot);
     CHECK(local.address().to_string() == r.slot.source().to_string());
@@ -189,7 +189,7 @@ TEST_CASE("ipv6_pool") {
   });
   CHECK(t.ok.size() == 50);
   CHECK(t.first_failure == errc::exhausted);
-  for (const auto &r : t.ok)
+  for (const auto& r : t.ok)
     CHECK(r.socket.local_endpoint().address().is_v6());
 }
 

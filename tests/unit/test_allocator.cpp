@@ -18,7 +18,7 @@ allocator_options options(std::string_view sources, std::string_view ports) {
 }
 
 using slot_key = std::pair<ip_address, std::uint16_t>;
-slot_key key(const lease &l) { return {l.source(), l.port()}; }
+slot_key key(const lease& l) { return {l.source(), l.port()}; }
 
 const endpoint backend_a = endpoint::parse("127.0.0.1:8080");
 const endpoint backend_b = endpoint::parse("127.0.0.1:8081");
@@ -55,7 +55,7 @@ TEST_SUITE("allocator") {
     CHECK(u->usage.high_water == 800);
     CHECK(u->usage.exhaustions == 2);
     REQUIRE(u->sources.size() == 4);
-    for (const auto &s : u->sources)
+    for (const auto& s : u->sources)
       CHECK(s.usage.in_use == 200);
     leases.clear();
     CHECK(pool.usage(backend_a)->usage.in_use == 0);
@@ -82,7 +82,7 @@ TEST_SUITE("allocator") {
     for (int i = 0; i < 4; ++i)
       leases.push_back(pool.acquire(backend_a, ec));
     std::set<ip_address> sources;
-    for (const auto &l : leases)
+    for (const auto& l : leases)
       sources.insert(l.source());
     CHECK(sources.size() == 4); // the first four leases use four different sources
     while (!ec)
@@ -189,12 +189,12 @@ TEST_SUITE("allocator") {
     std::vector<usage_alert> alerts;
     auto o = options("127.0.0.2-127.0.0.3", "20000-20009"); // 20 slots, 10 per source
     o.thresholds = {.warn_percent = 50, .crit_percent = 90, .hysteresis_percent = 10};
-    o.on_alert = [&](const usage_alert &a) { alerts.push_back(a); };
+    o.on_alert = [&](const usage_alert& a) { alerts.push_back(a); };
     source_allocator pool(std::move(o));
     std::error_code ec;
     std::vector<lease> held;
     const auto count = [&](usage_level level, bool whole_destination) {
-      return std::count_if(alerts.begin(), alerts.end(), [&](const usage_alert &a) {
+      return std::count_if(alerts.begin(), alerts.end(), [&](const usage_alert& a) {
         return a.current == level && !a.is_recovery() && a.source.has_value() != whole_destination;
       });
     };
@@ -208,7 +208,7 @@ TEST_SUITE("allocator") {
     CHECK(alerts.size() == 3); // 127.0.0.3 at 5 of 10 and the destination at 10 of 20
     CHECK(count(usage_level::warning, true) == 1);
     const auto whole =
-        std::find_if(alerts.begin(), alerts.end(), [](const usage_alert &a) { return !a.source; });
+        std::find_if(alerts.begin(), alerts.end(), [](const usage_alert& a) { return !a.source; });
     REQUIRE(whole != alerts.end());
     CHECK(whole->used == 10);
     CHECK(whole->capacity == 20);
@@ -226,7 +226,7 @@ TEST_SUITE("allocator") {
     CHECK(count(usage_level::warning, true) == 1); // still once per crossing
     held.clear();
     const auto recoveries =
-        std::count_if(alerts.begin(), alerts.end(), [](const auto &a) { return a.is_recovery(); });
+        std::count_if(alerts.begin(), alerts.end(), [](const auto& a) { return a.is_recovery(); });
     CHECK(recoveries >= 3);
     CHECK(pool.usage(backend_a)->usage.level == usage_level::ok);
   }
@@ -237,14 +237,14 @@ TEST_SUITE("allocator") {
     std::map<endpoint, std::vector<lease>> held;
     std::mt19937 rng(7);
     for (int op = 0; op < 30000; ++op) {
-      const auto &d = destinations[rng() % destinations.size()];
-      auto &mine = held[d];
+      const auto& d = destinations[rng() % destinations.size()];
+      auto& mine = held[d];
       if (rng() % 5 < 3) {
         std::error_code ec;
         auto l = pool.acquire(d, ec);
         if (mine.size() < 123) {
           REQUIRE_FALSE(ec);
-          for (const auto &other : mine)
+          for (const auto& other : mine)
             REQUIRE(key(other) != key(l));
           mine.push_back(std::move(l));
         } else {
@@ -279,13 +279,13 @@ TEST_SUITE("allocator") {
           if (owner[index].exchange(id + 1) != 0) ++double_leases;
           mine.push_back(std::move(l));
         } else if (!mine.empty()) {
-          auto &l = mine.back();
+          auto& l = mine.back();
           const auto index = (l.source() == ip_address::v4(0x7f000002) ? 0 : 65536) + l.port();
           owner[index].store(0);
           mine.pop_back();
         }
       }
-      for (const auto &l : mine)
+      for (const auto& l : mine)
         owner[(l.source() == ip_address::v4(0x7f000002) ? 0 : 65536) + l.port()].store(0);
     };
     std::thread a(work, 0), b(work, 1);

@@ -9,7 +9,7 @@ using portpool::port_bitmap;
 
 namespace {
 // The reference: the next free slot at or after `from`, wrapping, from a std::set.
-std::optional<std::size_t> model_find(const std::set<std::size_t> &free, std::size_t from,
+std::optional<std::size_t> model_find(const std::set<std::size_t>& free, std::size_t from,
                                       std::size_t size) {
   if (free.empty()) return std::nullopt;
   if (from >= size) from = 0;

@@ -19,7 +19,7 @@ std::string error_of(std::string_view text) {
   return error;
 }
 
-std::string temp_file(const std::string &content) {
+std::string temp_file(const std::string& content) {
   char name[] = "/tmp/portpool-test-XXXXXX";
   const int fd = mkstemp(name);
   REQUIRE(fd >= 0);
@@ -85,7 +85,7 @@ TEST_SUITE("port_range") {
         std::runtime_error);
     CHECK_THROWS_WITH_AS(portpool::read_ephemeral_range("/nonexistent/range"),
                          "cannot read /nonexistent/range", std::runtime_error);
-    for (const auto &f : {range_file, reserved_file, empty_file, junk_file})
+    for (const auto& f : {range_file, reserved_file, empty_file, junk_file})
       std::remove(f.c_str());
   }
 
