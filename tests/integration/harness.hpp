@@ -28,6 +28,9 @@ public:
     boost::system::error_code ignored; // closing twice is harmless
     acceptor_.close(ignored);
   }
+  /// Closes every accepted connection (our FIN follows the peer's: the peer's side of
+  /// the 4-tuple moves on to TIME_WAIT).
+  void close_accepted() { accepted_.clear(); }
   std::size_t accepted() const { return accepted_.size(); }
 
 private:

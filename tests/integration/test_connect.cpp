@@ -1,6 +1,7 @@
 // The connect path on real sockets, inside a private namespace whose ephemeral range is
 // 40000-40199 (200 ports). Pool ports (20000-...) stay outside it on purpose.
 #include "harness.hpp"
+#include "netns.hpp"
 
 #include "portpool/connect.hpp"
 
@@ -8,7 +9,10 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace portpool;
@@ -51,6 +55,23 @@ asio::awaitable<void> connect_until_failure(source_allocator& pool, tcp::endpoin
     }
     t.ok.push_back(std::move(r));
   }
+}
+
+// Sockets in TIME_WAIT (state 06) with this local port, from /proc/net/tcp.
+int time_wait_count(std::uint16_t local_port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line); // header
+  int count = 0;
+  char wanted[8];
+  std::snprintf(wanted, sizeof wanted, ":%04X", local_port);
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    if (state == "06" && local.ends_with(wanted)) ++count;
+  }
+  return count;
 }
 
 } // namespace
@@ -207,4 +228,54 @@ TEST_CASE("refused_is_not_a_conflict") {
   const auto u = pool.usage(endpoint::parse("127.0.0.1:8090"));
   CHECK(u->usage.in_use == 0);
   CHECK(u->usage.quarantined == 0);
+}
+
+TEST_CASE("time_wait_takeover") {
+  // With tcp_tw_reuse=0, a slot whose previous connection sits in TIME_WAIT (we closed
+  // first) is bound and connected again at once: explicit bind takes the TIME_WAIT
+  // 4-tuple over (timestamps on), so the allocator need not track TIME_WAIT.
+  tools::write_sysctl("net/ipv4/tcp_tw_reuse", "0");
+  asio::io_context io;
+  holding_listener listener(io, backend);
+  source_allocator pool(pool_options("127.0.0.2", "20000"));
+  tally first, second;
+  run(io, [&]() -> asio::awaitable<void> {
+    co_await connect_until_failure(pool, backend, {}, 1, first);
+    first.ok.clear(); // our side closes first, then the backend: we hold the TIME_WAIT
+    asio::steady_timer wait(io, 50ms);
+    co_await wait.async_wait(asio::use_awaitable);
+    listener.close_accepted();
+    wait.expires_after(100ms);
+    co_await wait.async_wait(asio::use_awaitable);
+    CHECK(time_wait_count(20000) == 1);
+    co_await connect_until_failure(pool, backend, {}, 1, second);
+    listener.stop();
+  });
+  CHECK(first.conflicts == 0);
+  CAPTURE(second.first_failure.message());
+  REQUIRE(second.ok.size() == 1);
+  CHECK(second.conflicts == 0);
+  CHECK(second.ok[0].socket.local_endpoint().port() == 20000);
+}
+
+TEST_CASE("explicit_binds_shrink_the_kernel_range") {
+  // Why the pool's ports belong outside ip_local_port_range: the kernel's own connect()
+  // skips every port held by an explicit bind, on any address. Bind 150 of the 200
+  // ephemeral ports on 127.0.0.2; plain connects to 127.0.0.1 then get only 50.
+  asio::io_context io;
+  holding_listener listener(io, backend);
+  std::vector<tcp::socket> binds;
+  for (std::uint16_t p = 40000; p < 40150; ++p) {
+    binds.emplace_back(io, tcp::v4());
+    binds.back().set_option(tcp::socket::reuse_address(true));
+    binds.back().bind({asio::ip::make_address("127.0.0.2"), p});
+  }
+  source_allocator unused(pool_options("127.0.0.2", "20000"));
+  tally t;
+  run(io, [&]() -> asio::awaitable<void> {
+    co_await connect_until_failure(unused, backend, {.mode = source_mode::kernel}, 1000, t);
+    listener.stop();
+  });
+  CHECK(t.ok.size() == 50);
+  CHECK(t.first_failure == std::errc::address_not_available);
 }
