@@ -29,7 +29,8 @@ template <class Op> double median_ns_per_op(Op op, int batches = 15, int per_bat
   std::vector<double> samples;
   for (int b = 0; b < batches; ++b) {
     const auto start = clock_type::now();
-    for (int i = 0; i < per_batch; ++i) op();
+    for (int i = 0; i < per_batch; ++i)
+      op();
     const std::chrono::duration<double, std::nano> took = clock_type::now() - start;
     samples.push_back(took.count() / per_batch);
   }
@@ -44,7 +45,8 @@ void occupancy_line(double percent) {
   const auto capacity = pool.capacity(destination);
   std::vector<lease> held;
   held.reserve(capacity);
-  for (std::uint64_t i = 0; i < capacity; ++i) held.push_back(pool.acquire(handle, ec));
+  for (std::uint64_t i = 0; i < capacity; ++i)
+    held.push_back(pool.acquire(handle, ec));
   std::mt19937_64 rng(42);
   std::shuffle(held.begin(), held.end(), rng);
   held.resize(static_cast<std::size_t>(static_cast<double>(capacity) * percent / 100.0));
@@ -85,7 +87,8 @@ void threads_line(bool same_destination) {
 } // namespace
 
 int main() {
-  for (double p : {0.0, 50.0, 90.0, 99.0, 99.9}) occupancy_line(p);
+  for (double p : {0.0, 50.0, 90.0, 99.0, 99.9})
+    occupancy_line(p);
   threads_line(true);
   threads_line(false);
 }

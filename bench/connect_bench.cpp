@@ -4,7 +4,8 @@
 // tcp_tw_reuse=0; the pool has 1 source x 10,000 ports (20000-29999) so both strategies
 // have the same number of ports toward the one backend. At each occupancy the space is
 // filled with held connections, then single connections are timed (and reset, so they
-// leave no TIME_WAIT); 5 interleaved rounds of 200 samples per (strategy, occupancy). One line each:
+// leave no TIME_WAIT); 5 interleaved rounds of 200 samples per (strategy, occupancy). One line
+// each:
 //   strategy=<kernel|pool> occupancy=<pct> connect_us=<median>
 // then the ratio the target names: pool at 90% <= 1.2x pool at 0%.
 #include "netns.hpp"
@@ -117,7 +118,8 @@ asio::awaitable<void> run(source_allocator& pool, std::map<std::string, double>&
       std::vector<connect_result> fill;
       for (const int occupancy : {0, 50, 90}) {
         co_await set_occupancy(pool, mode, range_size * occupancy / 100, fill);
-        co_await sample_connects(pool, mode, us[std::string(to_string(mode)) + std::to_string(occupancy)]);
+        co_await sample_connects(pool, mode,
+                                 us[std::string(to_string(mode)) + std::to_string(occupancy)]);
       }
       co_await set_occupancy(pool, mode, 0, fill);
     }
@@ -126,8 +128,8 @@ asio::awaitable<void> run(source_allocator& pool, std::map<std::string, double>&
     for (const int occupancy : {0, 50, 90}) {
       const auto key = std::string(to_string(mode)) + std::to_string(occupancy);
       results[key] = median(us[key]);
-      std::printf("strategy=%s occupancy=%d connect_us=%.1f\n", std::string(to_string(mode)).c_str(),
-                  occupancy, results[key]);
+      std::printf("strategy=%s occupancy=%d connect_us=%.1f\n",
+                  std::string(to_string(mode)).c_str(), occupancy, results[key]);
     }
   }
 }
@@ -149,8 +151,8 @@ int main() {
   if (child == 0) run_backend(acceptor.native_handle());
   acceptor.close();
 
-  source_allocator pool({.sources = address_pool::parse("127.0.0.2"),
-                         .ports = port_set::parse("20000-29999")});
+  source_allocator pool(
+      {.sources = address_pool::parse("127.0.0.2"), .ports = port_set::parse("20000-29999")});
   std::map<std::string, double> results;
   int status = 0;
   asio::co_spawn(io, run(pool, results), [&](std::exception_ptr e) {
@@ -166,8 +168,9 @@ int main() {
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   if (status == 0)
-    std::printf("pool_90_over_pool_0=%.2f kernel_90_over_kernel_0=%.2f kernel_90_over_pool_90=%.2f\n",
-                results["pool90"] / results["pool0"], results["kernel90"] / results["kernel0"],
-                results["kernel90"] / results["pool90"]);
+    std::printf(
+        "pool_90_over_pool_0=%.2f kernel_90_over_kernel_0=%.2f kernel_90_over_pool_90=%.2f\n",
+        results["pool90"] / results["pool0"], results["kernel90"] / results["kernel0"],
+        results["kernel90"] / results["pool90"]);
   return status;
 }
