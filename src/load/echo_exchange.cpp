@@ -14,9 +14,9 @@ namespace portpool::load {
 namespace asio = boost::asio;
 
 asio::awaitable<std::optional<std::string>>
-echo_once(asio::ip::tcp::socket &socket, asio::steady_timer &timer, std::size_t payload,
+echo_once(asio::ip::tcp::socket& socket, asio::steady_timer& timer, std::size_t payload,
           std::uint64_t connection, std::uint64_t round, std::chrono::milliseconds timeout,
-          run_stats &stats) {
+          run_stats& stats) {
   using namespace asio::experimental::awaitable_operators;
   constexpr auto token = asio::as_tuple(asio::use_awaitable);
   // Allocated per round trip, not per connection: idle held connections cost nothing here.
@@ -27,15 +27,15 @@ echo_once(asio::ip::tcp::socket &socket, asio::steady_timer &timer, std::size_t 
 
   const auto start = std::chrono::steady_clock::now();
   timer.expires_after(timeout);
-  auto sent = co_await (asio::async_write(socket, asio::buffer(out), token) ||
-                        timer.async_wait(token));
+  auto sent =
+      co_await (asio::async_write(socket, asio::buffer(out), token) || timer.async_wait(token));
   if (sent.index() == 1) co_return "ECHO_TIMEOUT";
   const auto [write_ec, written] = std::get<0>(sent);
   stats.bytes_sent += written;
   if (write_ec) co_return error_name(write_ec);
 
-  auto got = co_await (asio::async_read(socket, asio::buffer(in), token) ||
-                       timer.async_wait(token));
+  auto got =
+      co_await (asio::async_read(socket, asio::buffer(in), token) || timer.async_wait(token));
   if (got.index() == 1) co_return "ECHO_TIMEOUT";
   const auto [read_ec, read] = std::get<0>(got);
   stats.bytes_received += read;

@@ -20,8 +20,8 @@ namespace portpool::load {
 /// back intact, else the reason: "ECHO_MISMATCH", "ECHO_TIMEOUT", "EOF" or an errno name.
 /// The pattern differs per (connection, round), so bytes crossing connections are caught.
 boost::asio::awaitable<std::optional<std::string>>
-echo_once(boost::asio::ip::tcp::socket &socket, boost::asio::steady_timer &timer,
+echo_once(boost::asio::ip::tcp::socket& socket, boost::asio::steady_timer& timer,
           std::size_t payload, std::uint64_t connection, std::uint64_t round,
-          std::chrono::milliseconds timeout, run_stats &stats);
+          std::chrono::milliseconds timeout, run_stats& stats);
 
 } // namespace portpool::load

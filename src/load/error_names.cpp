@@ -44,7 +44,7 @@ std::string errno_name(int value) {
   }
 }
 
-std::string error_name(const std::error_code &ec) {
+std::string error_name(const std::error_code& ec) {
   if (ec.category() == portpool::error_category()) {
     switch (static_cast<errc>(ec.value())) {
     case errc::exhausted: return "POOL_EXHAUSTED";
@@ -61,7 +61,7 @@ std::string error_name(const std::error_code &ec) {
   return std::string(ec.category().name()) + " " + std::to_string(ec.value());
 }
 
-std::string error_name(const boost::system::error_code &ec) {
+std::string error_name(const boost::system::error_code& ec) {
   if (ec == boost::asio::error::eof) return "EOF";
   if (ec.category() == boost::system::system_category() ||
       ec.category() == boost::system::generic_category())

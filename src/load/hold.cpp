@@ -35,7 +35,7 @@ struct held_connection : auto_unlink_hook {
 
 class hold_worker {
 public:
-  explicit hold_worker(worker_context &ctx, asio::any_io_executor executor)
+  explicit hold_worker(worker_context& ctx, asio::any_io_executor executor)
       : ctx_(ctx), pool_(make_worker_allocator(ctx.options, ctx.index, ctx.count)),
         connect_(make_connect_options(ctx.options)), targets_(asio_targets(ctx.options)),
         wake_(executor), executor_(std::move(executor)) {
@@ -47,17 +47,18 @@ public:
     ctx_.tell_parent("ramped");
     co_await ctx_.stop.wait();
     ctx_.stats.rss_kb = current_rss_kb(); // before closing: the memory of the held state
-    for (auto &c : live_) {
+    for (auto& c : live_) {
       boost::system::error_code ignored; // closing is all we want; errors change nothing
       c.socket.close(ignored);
       c.timer.cancel();
     }
-    while (!live_.empty() || in_flight_ != 0) co_await wake_.wait();
+    while (!live_.empty() || in_flight_ != 0)
+      co_await wake_.wait();
   }
 
 private:
   asio::awaitable<void> ramp() {
-    const auto &o = ctx_.options;
+    const auto& o = ctx_.options;
     const std::uint64_t share = share_of(o.connections, ctx_.index, ctx_.count);
     const double rate = o.rate / ctx_.count;
     const std::uint64_t limit =
@@ -67,9 +68,11 @@ private:
       if (rate > 0) {
         const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                      std::chrono::duration<double>(static_cast<double>(i) / rate));
-        if (co_await ctx_.stop.wait_until(due)) break;
+        const bool stopped = co_await ctx_.stop.wait_until(due);
+        if (stopped) break;
       }
-      while (in_flight_ >= limit) co_await wake_.wait();
+      while (in_flight_ >= limit)
+        co_await wake_.wait();
       // Ids are global across workers so that round-robin spreads evenly over targets.
       const std::uint64_t id = i * ctx_.count + ctx_.index;
       ++in_flight_;
@@ -78,11 +81,12 @@ private:
                        if (e) std::rethrow_exception(e); // out of io.run(): the worker fails
                      });
     }
-    while (in_flight_ != 0) co_await wake_.wait();
+    while (in_flight_ != 0)
+      co_await wake_.wait();
   }
 
   asio::awaitable<void> connect_and_hold(tcp::endpoint target, std::uint64_t id) {
-    auto &s = ctx_.stats;
+    auto& s = ctx_.stats;
     ++s.attempted;
     ++s.open;
     const auto start = std::chrono::steady_clock::now();
@@ -102,7 +106,9 @@ private:
 
     held_connection c(std::move(r.slot), std::move(r.socket));
     live_.push_back(c);
-    const auto lost = co_await keep(c, id);
+    // A connect that completes after stop has already missed the close-all sweep.
+    std::optional<std::string> lost;
+    if (!ctx_.stop.fired()) lost = co_await keep(c, id);
     if (lost) {
       ++s.dropped;
       ++s.drop_errors[*lost];
@@ -116,8 +122,8 @@ private:
   }
 
   // Keeps `c` until stop (nullopt) or until it fails (the reason).
-  asio::awaitable<std::optional<std::string>> keep(held_connection &c, std::uint64_t id) {
-    const auto &o = ctx_.options;
+  asio::awaitable<std::optional<std::string>> keep(held_connection& c, std::uint64_t id) {
+    const auto& o = ctx_.options;
     if (o.ping_interval.count() == 0) {
       // Nothing to send: sleep until the peer closes, sends, or we stop.
       auto [ec] = co_await c.socket.async_wait(tcp::socket::wait_read, token);
@@ -134,15 +140,15 @@ private:
       c.timer.expires_after(delay);
       co_await c.timer.async_wait(token);
       if (ctx_.stop.fired()) co_return std::nullopt;
-      auto failure = co_await echo_once(c.socket, c.timer, o.payload, id, round, o.echo_timeout,
-                                        ctx_.stats);
+      auto failure =
+          co_await echo_once(c.socket, c.timer, o.payload, id, round, o.echo_timeout, ctx_.stats);
       if (ctx_.stop.fired()) co_return std::nullopt; // closed under us by stop
       if (failure) co_return failure;
       delay = o.ping_interval;
     }
   }
 
-  worker_context &ctx_;
+  worker_context& ctx_;
   source_allocator pool_;
   connect_options connect_;
   std::vector<tcp::endpoint> targets_;
@@ -154,7 +160,7 @@ private:
 
 } // namespace
 
-asio::awaitable<void> run_hold(worker_context &ctx) {
+asio::awaitable<void> run_hold(worker_context& ctx) {
   hold_worker worker(ctx, co_await asio::this_coro::executor);
   co_await worker.run();
 }

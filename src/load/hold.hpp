@@ -12,6 +12,6 @@ namespace portpool::load {
 /// Runs hold mode in this worker until ctx.stop fires after the ramp (the parent fires it
 /// --duration after every worker ramped). Sends "ramped" to the parent when every connect
 /// attempt has finished. Fills ctx.stats; held + dropped == ok at the end.
-boost::asio::awaitable<void> run_hold(worker_context &ctx);
+boost::asio::awaitable<void> run_hold(worker_context& ctx);
 
 } // namespace portpool::load

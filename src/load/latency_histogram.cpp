@@ -32,8 +32,9 @@ void latency_histogram::record(std::chrono::nanoseconds d) noexcept {
   max_ = std::max(max_, ns);
 }
 
-void latency_histogram::merge(const latency_histogram &other) noexcept {
-  for (unsigned i = 0; i < bucket_count; ++i) counts_[i] += other.counts_[i];
+void latency_histogram::merge(const latency_histogram& other) noexcept {
+  for (unsigned i = 0; i < bucket_count; ++i)
+    counts_[i] += other.counts_[i];
   count_ += other.count_;
   max_ = std::max(max_, other.max_);
 }
@@ -41,7 +42,8 @@ void latency_histogram::merge(const latency_histogram &other) noexcept {
 std::chrono::nanoseconds latency_histogram::quantile(double q) const noexcept {
   if (count_ == 0) return std::chrono::nanoseconds(0);
   const auto rank = std::max<std::uint64_t>(
-      1, static_cast<std::uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(count_))));
+      1,
+      static_cast<std::uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(count_))));
   std::uint64_t seen = 0;
   for (unsigned i = 0; i < bucket_count; ++i) {
     seen += counts_[i];
@@ -58,11 +60,11 @@ boost::json::value latency_histogram::to_json() const {
   return boost::json::object{{"n", count_}, {"max", max_}, {"b", std::move(buckets)}};
 }
 
-latency_histogram latency_histogram::from_json(const boost::json::value &v) {
+latency_histogram latency_histogram::from_json(const boost::json::value& v) {
   latency_histogram h;
-  const auto &o = v.as_object();
-  for (const auto &pair : o.at("b").as_array()) {
-    const auto &p = pair.as_array();
+  const auto& o = v.as_object();
+  for (const auto& pair : o.at("b").as_array()) {
+    const auto& p = pair.as_array();
     const auto index = p.at(0).to_number<std::uint64_t>();
     if (index >= bucket_count) throw std::runtime_error("latency bucket out of range");
     h.counts_[index] += p.at(1).to_number<std::uint64_t>();

@@ -17,7 +17,7 @@ public:
   /// Counts one duration (negative counts as 0).
   void record(std::chrono::nanoseconds d) noexcept;
   /// Adds every count of `other`.
-  void merge(const latency_histogram &other) noexcept;
+  void merge(const latency_histogram& other) noexcept;
 
   std::uint64_t count() const noexcept { return count_; }
   /// The largest value recorded, exactly; 0 when empty.
@@ -29,7 +29,7 @@ public:
   /// Sparse form for the workers' pipe: {"n":count,"max":ns,"b":[[bucket,count],...]}.
   boost::json::value to_json() const;
   /// Inverse of to_json(); throws std::runtime_error on a malformed value.
-  static latency_histogram from_json(const boost::json::value &v);
+  static latency_histogram from_json(const boost::json::value& v);
 
   static constexpr unsigned sub_buckets = 64;
   static constexpr unsigned bucket_count = 59 * sub_buckets;

@@ -34,15 +34,15 @@ struct load_options {
   run_mode mode = run_mode::hold;
 
   // hold and churn
-  std::vector<endpoint> targets;        ///< --target, repeatable; connections go round-robin
+  std::vector<endpoint> targets; ///< --target, repeatable; connections go round-robin
   source_mode sources_mode = source_mode::pool;
-  std::optional<address_pool> sources;  ///< --source (pool mode only)
-  port_set ports;                       ///< --ports, or the default described in usage()
-  partition slice{};                    ///< --partition: this whole run's share of the slots
-  std::uint64_t connections = 1000;     ///< hold: --connections (all workers together)
-  double rate = 0;                      ///< --rate conn/s for all workers; 0 = unpaced
-  std::uint64_t concurrency = 256;      ///< --concurrency: connects (churn: cycles) in flight
-  std::size_t payload = 64;             ///< --payload bytes per echo
+  std::optional<address_pool> sources;        ///< --source (pool mode only)
+  port_set ports;                             ///< --ports, or the default described in usage()
+  partition slice{};                          ///< --partition: this whole run's share of the slots
+  std::uint64_t connections = 1000;           ///< hold: --connections (all workers together)
+  double rate = 0;                            ///< --rate conn/s for all workers; 0 = unpaced
+  std::uint64_t concurrency = 256;            ///< --concurrency: connects (churn: cycles) in flight
+  std::size_t payload = 64;                   ///< --payload bytes per echo
   std::chrono::milliseconds ping_interval{0}; ///< hold: --ping-interval; 0 = no pings
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds echo_timeout{5000};
@@ -59,11 +59,11 @@ struct load_options {
 
 /// Parses argv (argv[1] is the mode). Throws usage_error naming the bad value. Returns
 /// nullopt after printing help when asked for it.
-std::optional<load_options> parse_options(int argc, const char *const *argv);
+std::optional<load_options> parse_options(int argc, const char* const* argv);
 
 /// Parses "500ms", "10s", "2m", "1h" or a bare number of seconds ("1.5"). Throws
 /// usage_error naming `flag` and the value.
-std::chrono::milliseconds parse_duration(const std::string &flag, const std::string &text);
+std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& text);
 
 /// The connection budget of worker `index` of `count` when `total` are shared out: the
 /// first total % count workers take one more.

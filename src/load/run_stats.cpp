@@ -10,21 +10,23 @@ namespace json = boost::json;
 
 namespace {
 
-json::object tally_to_json(const error_tally &t) {
+json::object tally_to_json(const error_tally& t) {
   json::object o;
-  for (const auto &[name, n] : t) o[name] = n;
+  for (const auto& [name, n] : t)
+    o[name] = n;
   return o;
 }
 
-error_tally tally_from_json(const json::value &v) {
+error_tally tally_from_json(const json::value& v) {
   error_tally t;
-  for (const auto &[name, n] : v.as_object()) t[std::string(name)] = n.to_number<std::uint64_t>();
+  for (const auto& [name, n] : v.as_object())
+    t[std::string(name)] = n.to_number<std::uint64_t>();
   return t;
 }
 
 // Every plain counter, so to_json, from_json and merge cannot drift apart.
 struct counter_field {
-  const char *name;
+  const char* name;
   std::uint64_t run_stats::*member;
 };
 constexpr counter_field counters[] = {
@@ -46,23 +48,28 @@ constexpr counter_field counters[] = {
 
 } // namespace
 
-std::uint64_t total(const error_tally &tally) noexcept {
+std::uint64_t total(const error_tally& tally) noexcept {
   std::uint64_t sum = 0;
-  for (const auto &[name, n] : tally) sum += n;
+  for (const auto& [name, n] : tally)
+    sum += n;
   return sum;
 }
 
-void run_stats::merge(const run_stats &other) {
-  for (const auto &c : counters) this->*c.member += other.*c.member;
-  for (const auto &[name, n] : other.errors) errors[name] += n;
-  for (const auto &[name, n] : other.drop_errors) drop_errors[name] += n;
+void run_stats::merge(const run_stats& other) {
+  for (const auto& c : counters)
+    this->*c.member += other.*c.member;
+  for (const auto& [name, n] : other.errors)
+    errors[name] += n;
+  for (const auto& [name, n] : other.drop_errors)
+    drop_errors[name] += n;
   connect_latency.merge(other.connect_latency);
   echo_latency.merge(other.echo_latency);
 }
 
 json::object run_stats::to_json() const {
   json::object o;
-  for (const auto &c : counters) o[c.name] = this->*c.member;
+  for (const auto& c : counters)
+    o[c.name] = this->*c.member;
   o["errors"] = tally_to_json(errors);
   o["drop_errors"] = tally_to_json(drop_errors);
   o["connect_latency"] = connect_latency.to_json();
@@ -70,9 +77,10 @@ json::object run_stats::to_json() const {
   return o;
 }
 
-run_stats run_stats::from_json(const json::object &o) {
+run_stats run_stats::from_json(const json::object& o) {
   run_stats s;
-  for (const auto &c : counters) s.*c.member = o.at(c.name).to_number<std::uint64_t>();
+  for (const auto& c : counters)
+    s.*c.member = o.at(c.name).to_number<std::uint64_t>();
   s.errors = tally_from_json(o.at("errors"));
   s.drop_errors = tally_from_json(o.at("drop_errors"));
   s.connect_latency = latency_histogram::from_json(o.at("connect_latency"));

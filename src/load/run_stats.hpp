@@ -16,7 +16,7 @@ namespace portpool::load {
 using error_tally = std::map<std::string, std::uint64_t>;
 
 /// Sum of every count in a tally.
-std::uint64_t total(const error_tally &tally) noexcept;
+std::uint64_t total(const error_tally& tally) noexcept;
 
 /// Counters of one worker (or, after merge(), of all). Thread-compatible.
 struct run_stats {
@@ -56,12 +56,12 @@ struct run_stats {
     if (established > peak_established) peak_established = established;
   }
   /// Adds every counter and gauge of `other` (peaks add up to an upper bound).
-  void merge(const run_stats &other);
+  void merge(const run_stats& other);
 
   /// Everything, histograms included, for the pipe to the parent.
   boost::json::object to_json() const;
   /// Inverse of to_json(); throws std::exception on a malformed object.
-  static run_stats from_json(const boost::json::object &o);
+  static run_stats from_json(const boost::json::object& o);
 };
 
 /// Resident set size of the calling process in KiB, from /proc/self/statm (0 if unknown).

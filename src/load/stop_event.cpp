@@ -20,7 +20,8 @@ void stop_event::fire() {
 }
 
 asio::awaitable<void> stop_event::wait() {
-  while (!fired_) co_await timer_.async_wait(token); // only cancel() ends the wait
+  while (!fired_)
+    co_await timer_.async_wait(token); // only cancel() ends the wait
 }
 
 asio::awaitable<bool> stop_event::wait_until(std::chrono::steady_clock::time_point when) {

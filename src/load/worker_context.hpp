@@ -15,10 +15,10 @@ namespace portpool::load {
 
 /// One per worker process; lives as long as its io_context. Single-threaded.
 struct worker_context {
-  const load_options &options;
+  const load_options& options;
   unsigned index = 0; ///< this worker, 0..count-1
   unsigned count = 1; ///< workers in the run
-  stop_event &stop;   ///< fired by the parent, a signal, or the mode's own deadline
+  stop_event& stop;   ///< fired by the parent, a signal, or the mode's own deadline
   run_stats stats;    ///< this worker's figures, shipped with every message
   /// Facts fixed at start (partition, ports, capacity), shipped with the final message.
   boost::json::object info;
