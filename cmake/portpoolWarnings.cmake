@@ -4,7 +4,10 @@ function(portpool_set_warnings target)
                                            -Wno-sign-conversion
                                            # options structs are set with designated
                                            # initializers that name only what differs
-                                           -Wno-missing-field-initializers)
+                                           -Wno-missing-field-initializers
+                                           # g++ 12 false positive on Asio's coroutine
+                                           # frames (aligned_alloc vs. sized delete)
+                                           -Wno-mismatched-new-delete)
 endfunction()
 
 # portpool_enable_sanitizers("address,undefined" | "thread" | ""): for every target.

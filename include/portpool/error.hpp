@@ -14,6 +14,7 @@ enum class errc {
   no_source_for_family, ///< the pool has no source address of the destination's family
   retries_exhausted,    ///< every attempt hit a conflicting slot (EADDRINUSE/EADDRNOTAVAIL)
   connect_timeout,      ///< the connect deadline passed
+  pool_full,            ///< connection_pool: max_total connections open, none idle to evict
 };
 
 /// The category of portpool::errc. Thread-safe (a function-local static).

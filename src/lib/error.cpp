@@ -19,6 +19,9 @@ public:
              "processes binding the pool's ports";
     case errc::connect_timeout:
       return "connect timed out: the destination did not answer before the deadline";
+    case errc::pool_full:
+      return "the connection pool has max_total connections open and none idle: return "
+             "connections sooner or raise max_total";
     }
     return "unknown portpool error " + std::to_string(value);
   }
