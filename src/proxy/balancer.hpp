@@ -34,19 +34,19 @@ public:
     std::size_t next = 0;
   };
 
-  balancer(const std::vector<backend_spec> &specs, balance_mode mode);
+  balancer(const std::vector<backend_spec>& specs, balance_mode mode);
 
   /// The backend for the next attempt, never one in `tried` nor of weight 0. Prefers
   /// backends marked up; when none is, returns a down one (health checks lag) so a
   /// client is not refused while some backend may answer. nullptr when none is left.
-  backend *pick(cursor &c, std::span<backend *const> tried) const;
+  backend* pick(cursor& c, std::span<backend* const> tried) const;
 
   std::span<const std::unique_ptr<backend>> backends() const noexcept { return backends_; }
   balance_mode mode() const noexcept { return mode_; }
 
 private:
-  backend *pick_roundrobin(cursor &c, std::span<backend *const> tried, bool want_up) const;
-  backend *pick_leastconn(cursor &c, std::span<backend *const> tried, bool want_up) const;
+  backend* pick_roundrobin(cursor& c, std::span<backend* const> tried, bool want_up) const;
+  backend* pick_leastconn(cursor& c, std::span<backend* const> tried, bool want_up) const;
 
   std::vector<std::unique_ptr<backend>> backends_;
   /// Backend indices in smooth weighted round-robin order, one entry per unit of weight.

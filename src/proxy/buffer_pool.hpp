@@ -14,18 +14,18 @@ public:
   /// A borrowed buffer; returns itself to the pool on destruction.
   class buffer {
   public:
-    buffer(buffer_pool &pool, std::unique_ptr<std::byte[]> data) noexcept
+    buffer(buffer_pool& pool, std::unique_ptr<std::byte[]> data) noexcept
         : pool_(&pool), data_(std::move(data)) {}
-    buffer(buffer &&) noexcept = default;
-    buffer &operator=(buffer &&) = delete;
+    buffer(buffer&&) noexcept = default;
+    buffer& operator=(buffer&&) = delete;
     ~buffer() {
       if (data_) pool_->give_back(std::move(data_));
     }
-    std::byte *data() const noexcept { return data_.get(); }
+    std::byte* data() const noexcept { return data_.get(); }
     std::size_t size() const noexcept { return pool_->buffer_size_; }
 
   private:
-    buffer_pool *pool_;
+    buffer_pool* pool_;
     std::unique_ptr<std::byte[]> data_;
   };
 
@@ -34,7 +34,8 @@ public:
       : buffer_size_(buffer_size), keep_(keep) {}
 
   buffer take() {
-    if (free_.empty()) return buffer(*this, std::make_unique_for_overwrite<std::byte[]>(buffer_size_));
+    if (free_.empty())
+      return buffer(*this, std::make_unique_for_overwrite<std::byte[]>(buffer_size_));
     auto data = std::move(free_.back());
     free_.pop_back();
     return buffer(*this, std::move(data));

@@ -28,17 +28,16 @@ constexpr std::string_view example =
 std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 [[noreturn]] void bad(std::string_view option, std::string_view value, std::string_view why) {
-  throw bad_input("bad --" + std::string(option) + " " + quoted(value) + ": " +
-                  std::string(why));
+  throw bad_input("bad --" + std::string(option) + " " + quoted(value) + ": " + std::string(why));
 }
 
 std::uint64_t parse_whole(std::string_view option, std::string_view text, std::uint64_t low,
                           std::uint64_t high) {
   std::uint64_t value = 0;
-  const auto *end = text.data() + text.size();
+  const auto* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  const auto range = "expected a whole number from " + std::to_string(low) + " to " +
-                     std::to_string(high);
+  const auto range =
+      "expected a whole number from " + std::to_string(low) + " to " + std::to_string(high);
   if (text.empty() || ec != std::errc{} || ptr != end || value < low || value > high)
     bad(option, text, range);
   return value;
@@ -54,7 +53,7 @@ double parse_percent(std::string_view option, std::string_view text) {
 template <class Parse> auto with_option(std::string_view option, Parse parse) {
   try {
     return parse();
-  } catch (const bad_input &e) {
+  } catch (const bad_input& e) {
     throw bad_input("bad --" + std::string(option) + ": " + e.what());
   }
 }
@@ -76,9 +75,9 @@ po::options_description describe_options() {
       "source-mode", text()->default_value("pool"),
       "pool (bind each upstream to a pooled slot) or kernel (plain connect)")(
       "threads", text()->default_value("1"), "worker threads, one io_context each, e.g. 4")(
-      "balance", text()->default_value("roundrobin"), "roundrobin or leastconn")(
-      "maxconn", text()->default_value("0"),
-      "most clients at once; 0 = as many as the open-file limit allows")(
+      "balance", text()->default_value("roundrobin"),
+      "roundrobin or leastconn")("maxconn", text()->default_value("0"),
+                                 "most clients at once; 0 = as many as the open-file limit allows")(
       "connect-timeout", text()->default_value("5s"), "deadline of each upstream connect")(
       "idle-timeout", text()->default_value("5m"),
       "close a connection with no bytes either way for this long; 0 = never")(
@@ -102,21 +101,20 @@ po::options_description describe_options() {
   return d;
 }
 
-const std::string &get(const po::variables_map &vm, const char *key) {
+const std::string& get(const po::variables_map& vm, const char* key) {
   return vm[key].as<std::string>();
 }
 
-proxy_config convert(const po::variables_map &vm) {
+proxy_config convert(const po::variables_map& vm) {
   proxy_config c;
   if (!vm.count("listen")) throw bad_input("missing --listen ADDR:PORT, e.g. 127.0.0.1:8000");
-  for (const auto &l : vm["listen"].as<std::vector<std::string>>())
+  for (const auto& l : vm["listen"].as<std::vector<std::string>>())
     c.listen.push_back(with_option("listen", [&] { return endpoint::parse(l); }));
-  if (!vm.count("backend"))
-    throw bad_input("missing --backend HOST:PORT, e.g. 127.0.0.1:8080");
-  for (const auto &b : vm["backend"].as<std::vector<std::string>>())
+  if (!vm.count("backend")) throw bad_input("missing --backend HOST:PORT, e.g. 127.0.0.1:8080");
+  for (const auto& b : vm["backend"].as<std::vector<std::string>>())
     c.backends.push_back(with_option("backend", [&] { return parse_backend(b); }));
 
-  const auto &mode = get(vm, "source-mode");
+  const auto& mode = get(vm, "source-mode");
   const auto parsed_mode = parse_source_mode(mode);
   if (!parsed_mode) bad("source-mode", mode, "expected pool or kernel");
   c.mode = *parsed_mode;
@@ -130,10 +128,13 @@ proxy_config convert(const po::variables_map &vm) {
   c.slice = with_option("partition", [&] { return partition::parse(get(vm, "partition")); });
 
   c.threads = static_cast<unsigned>(parse_whole("threads", get(vm, "threads"), 1, 256));
-  const auto &balance = get(vm, "balance");
-  if (balance == "roundrobin") c.balance = balance_mode::roundrobin;
-  else if (balance == "leastconn") c.balance = balance_mode::leastconn;
-  else bad("balance", balance, "expected roundrobin or leastconn");
+  const auto& balance = get(vm, "balance");
+  if (balance == "roundrobin")
+    c.balance = balance_mode::roundrobin;
+  else if (balance == "leastconn")
+    c.balance = balance_mode::leastconn;
+  else
+    bad("balance", balance, "expected roundrobin or leastconn");
   c.maxconn = parse_whole("maxconn", get(vm, "maxconn"), 0, 10'000'000);
   c.connect_timeout = parse_duration("connect-timeout", get(vm, "connect-timeout"));
   if (c.connect_timeout.count() == 0)
@@ -141,7 +142,7 @@ proxy_config convert(const po::variables_map &vm) {
   c.idle_timeout = parse_duration("idle-timeout", get(vm, "idle-timeout"));
   c.retries = static_cast<unsigned>(parse_whole("retries", get(vm, "retries"), 0, 100));
   c.health_interval = parse_duration("health-interval", get(vm, "health-interval"));
-  if (const auto &admin = get(vm, "admin"); admin != "off")
+  if (const auto& admin = get(vm, "admin"); admin != "off")
     c.admin = with_option("admin", [&] { return endpoint::parse(admin); });
 
   c.thresholds.warn_percent = parse_percent("warn", get(vm, "warn"));
@@ -165,10 +166,13 @@ proxy_config convert(const po::variables_map &vm) {
     if (c.access_log.empty()) bad("access-log", c.access_log, "expected a file path or -");
   }
   if (vm.count("send-proxy")) {
-    const auto &v = get(vm, "send-proxy");
-    if (v == "v1") c.send_proxy = proxy_header::v1;
-    else if (v == "v2") c.send_proxy = proxy_header::v2;
-    else bad("send-proxy", v, "expected v1 or v2");
+    const auto& v = get(vm, "send-proxy");
+    if (v == "v1")
+      c.send_proxy = proxy_header::v1;
+    else if (v == "v2")
+      c.send_proxy = proxy_header::v2;
+    else
+      bad("send-proxy", v, "expected v1 or v2");
   }
   c.drain_timeout = parse_duration("drain-timeout", get(vm, "drain-timeout"));
   c.buffer_size = parse_whole("buffer-size", get(vm, "buffer-size"), 512, 1 << 20);
@@ -192,18 +196,24 @@ std::string_view to_string(proxy_header header) noexcept {
 
 std::chrono::milliseconds parse_duration(std::string_view option, std::string_view text) {
   std::uint64_t value = 0;
-  const auto *end = text.data() + text.size();
+  const auto* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
   constexpr auto expected = "expected a whole number and a unit: 500ms, 5s, 2m or 1h";
   if (text.empty() || ec != std::errc{} || ptr == text.data()) bad(option, text, expected);
   const std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
   std::uint64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else if (unit.empty() && value == 0) scale = 1; // "0" needs no unit
-  else bad(option, text, expected);
+  if (unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else if (unit.empty() && value == 0)
+    scale = 1; // "0" needs no unit
+  else
+    bad(option, text, expected);
   constexpr std::uint64_t week_ms = 7ull * 24 * 3'600'000;
   if (value > week_ms / scale) bad(option, text, "longer than a week");
   return std::chrono::milliseconds(static_cast<std::int64_t>(value * scale));
@@ -222,8 +232,7 @@ backend_spec parse_backend(std::string_view text) {
     const auto digits = extra.substr(key.size());
     unsigned weight = 0;
     const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), weight);
-    if (digits.empty() || ec != std::errc{} || ptr != digits.data() + digits.size() ||
-        weight > 256)
+    if (digits.empty() || ec != std::errc{} || ptr != digits.data() + digits.size() || weight > 256)
       throw bad_input("bad backend " + quoted(text) + ": weight must be 0 to 256");
     b.weight = weight;
   }
@@ -237,7 +246,7 @@ std::string format_duration(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
-config_outcome parse_config(const std::vector<std::string> &args) {
+config_outcome parse_config(const std::vector<std::string>& args) {
   const auto description = describe_options();
   try {
     po::variables_map vm;
@@ -248,20 +257,20 @@ config_outcome parse_config(const std::vector<std::string> &args) {
       return help_request{out.str()};
     }
     if (vm.count("config")) {
-      const auto &path = vm["config"].as<std::string>();
+      const auto& path = vm["config"].as<std::string>();
       std::ifstream file(path);
       if (!file) return config_error{"cannot read --config " + quoted(path)};
       try {
         po::store(po::parse_config_file(file, description), vm);
-      } catch (const po::error &e) {
+      } catch (const po::error& e) {
         return config_error{"bad --config " + quoted(path) + ": " + e.what()};
       }
     }
     po::notify(vm);
     return convert(vm);
-  } catch (const po::error &e) {
+  } catch (const po::error& e) {
     return config_error{e.what()};
-  } catch (const bad_input &e) {
+  } catch (const bad_input& e) {
     return config_error{e.what()};
   }
 }

@@ -51,7 +51,7 @@ struct proxy_config {
   std::optional<endpoint> admin;                   ///< nullopt: admin endpoint off
   usage_thresholds thresholds{};
   std::string log_level = "info";
-  std::string access_log;  ///< empty: off; "-": standard output; else a file path
+  std::string access_log; ///< empty: off; "-": standard output; else a file path
   proxy_header send_proxy = proxy_header::none;
   std::chrono::milliseconds drain_timeout{30000};
   partition slice{};
@@ -74,7 +74,7 @@ using config_outcome = std::variant<proxy_config, help_request, config_error>;
 /// Parses the arguments (without the program name). `--config FILE` reads the same keys
 /// from an INI file ("backend = 127.0.0.1:8080"); the command line wins over the file.
 /// Reads no sockets and no sysctls; reads the config file when one is named.
-config_outcome parse_config(const std::vector<std::string> &args);
+config_outcome parse_config(const std::vector<std::string>& args);
 
 /// Parses "500ms", "5s", "2m", "1h" (a whole number and a unit). Throws bad_input
 /// naming the value; `option` names the option in the message.

@@ -17,7 +17,7 @@ std::string_view to_string(failure_reason reason) noexcept {
   return "other";
 }
 
-failure_reason classify_connect_error(const std::error_code &ec) noexcept {
+failure_reason classify_connect_error(const std::error_code& ec) noexcept {
   if (ec == errc::exhausted) return failure_reason::exhausted;
   if (ec == errc::retries_exhausted) return failure_reason::conflicts;
   if (ec == errc::connect_timeout) return failure_reason::timeout;

@@ -24,13 +24,13 @@ inline constexpr std::size_t failure_reason_count = 7;
 /// "exhausted", "conflicts", "timeout", ...
 std::string_view to_string(failure_reason reason) noexcept;
 /// Classifies an error from portpool::async_connect.
-failure_reason classify_connect_error(const std::error_code &ec) noexcept;
+failure_reason classify_connect_error(const std::error_code& ec) noexcept;
 
 /// Adds one to an atomic counter; relaxed because readers only need eventual figures.
-inline void bump(std::atomic<std::uint64_t> &c, std::uint64_t n = 1) noexcept {
+inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
   c.fetch_add(n, std::memory_order_relaxed);
 }
-inline std::uint64_t load(const std::atomic<std::uint64_t> &c) noexcept {
+inline std::uint64_t load(const std::atomic<std::uint64_t>& c) noexcept {
   return c.load(std::memory_order_relaxed);
 }
 

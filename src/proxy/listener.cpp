@@ -18,7 +18,7 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-tcp::acceptor open_acceptor(worker &w, const endpoint &at) {
+tcp::acceptor open_acceptor(worker& w, const endpoint& at) {
   const auto address = to_asio(at);
   tcp::acceptor acceptor(w.io);
   boost::system::error_code ec;
@@ -34,9 +34,9 @@ tcp::acceptor open_acceptor(worker &w, const endpoint &at) {
   return acceptor;
 }
 
-asio::awaitable<void> accept_loop(worker &w, tcp::acceptor &acceptor) {
-  auto &shared = w.shared;
-  auto &counters = shared.counters;
+asio::awaitable<void> accept_loop(worker& w, tcp::acceptor& acceptor) {
+  auto& shared = w.shared;
+  auto& counters = shared.counters;
   asio::steady_timer pause(w.io);
   auto backoff = 10ms;
   bool at_maxconn = false;
@@ -50,8 +50,7 @@ asio::awaitable<void> accept_loop(worker &w, tcp::acceptor &acceptor) {
       continue;
     }
     at_maxconn = false;
-    auto [ec, socket] =
-        co_await acceptor.async_accept(w.io, asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] = co_await acceptor.async_accept(w.io, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       bump(counters.accept_errors);

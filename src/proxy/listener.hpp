@@ -10,11 +10,11 @@ namespace portpool::proxy {
 
 /// Opens, binds (SO_REUSEADDR, SO_REUSEPORT) and listens on `at` with the worker's
 /// io_context. Throws std::runtime_error naming the address and the kernel's reason.
-boost::asio::ip::tcp::acceptor open_acceptor(worker &w, const endpoint &at);
+boost::asio::ip::tcp::acceptor open_acceptor(worker& w, const endpoint& at);
 
 /// Accepts until the acceptor is closed, starting a session per client. Pauses while
 /// --maxconn clients are active (they wait in the listen backlog), and backs off on
 /// accept errors such as EMFILE instead of spinning.
-boost::asio::awaitable<void> accept_loop(worker &w, boost::asio::ip::tcp::acceptor &acceptor);
+boost::asio::awaitable<void> accept_loop(worker& w, boost::asio::ip::tcp::acceptor& acceptor);
 
 } // namespace portpool::proxy

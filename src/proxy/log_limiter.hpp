@@ -15,14 +15,15 @@ public:
 
   /// True when a line may be logged now; `suppressed` is then set to the number of
   /// lines held back since the last one.
-  bool allow(std::uint64_t &suppressed) noexcept {
+  bool allow(std::uint64_t& suppressed) noexcept {
     const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
     auto next = next_.load(std::memory_order_relaxed);
-    if (now < next || !next_.compare_exchange_strong(
-                          next, now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                          interval_)
-                                          .count(),
-                          std::memory_order_relaxed)) {
+    if (now < next ||
+        !next_.compare_exchange_strong(
+            next,
+            now +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(interval_).count(),
+            std::memory_order_relaxed)) {
       held_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }

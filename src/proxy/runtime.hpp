@@ -37,6 +37,11 @@ struct shared_state {
   log_limiter no_backend_log{std::chrono::seconds(1)};
   log_limiter accept_error_log{std::chrono::seconds(1)};
   std::atomic<bool> draining{false};
+  /// Per --source address: false while health checks say it reaches no backend.
+  std::unique_ptr<std::atomic<bool>[]> source_up;
+
+  explicit shared_state(proxy_config c)
+      : config(std::move(c)), backends(config.backends, config.balance) {}
 };
 
 class session;
@@ -46,25 +51,25 @@ class session;
 class session_list {
 public:
   struct hook {
-    hook *prev = nullptr;
-    hook *next = nullptr;
+    hook* prev = nullptr;
+    hook* next = nullptr;
   };
-  void add(hook &h) noexcept {
+  void add(hook& h) noexcept {
     h.next = head_.next;
     h.prev = &head_;
     if (head_.next) head_.next->prev = &h;
     head_.next = &h;
     ++size_;
   }
-  void remove(hook &h) noexcept {
+  void remove(hook& h) noexcept {
     h.prev->next = h.next;
     if (h.next) h.next->prev = h.prev;
     h.prev = h.next = nullptr;
     --size_;
   }
   template <class F> void for_each(F f) {
-    for (auto *h = head_.next; h;) {
-      auto *next = h->next; // f may unlink h
+    for (auto* h = head_.next; h;) {
+      auto* next = h->next; // f may unlink h
       f(*h);
       h = next;
     }
@@ -79,11 +84,11 @@ private:
 /// One worker thread: its own io_context (one thread runs it, so sessions need no
 /// strand), acceptors, relay buffers and round-robin cursor.
 struct worker {
-  worker(shared_state &s, unsigned index)
+  worker(shared_state& s, unsigned index)
       : shared(s), io(1), buffers(s.config.buffer_size), id(index) {
     cursor.next = index; // threads start at different places in the rotation
   }
-  shared_state &shared;
+  shared_state& shared;
   boost::asio::io_context io;
   buffer_pool buffers;
   balancer::cursor cursor;

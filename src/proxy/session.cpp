@@ -25,19 +25,18 @@ struct relay_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string fix_for(const shared_state &shared, const backend &b, failure_reason reason,
-                    const std::error_code &ec) {
-  const auto &c = shared.config;
+std::string fix_for(const shared_state& shared, const backend& b, failure_reason reason,
+                    const std::error_code& ec) {
+  const auto& c = shared.config;
   switch (reason) {
   case failure_reason::exhausted:
     if (c.mode == source_mode::kernel)
       return "the kernel's ephemeral range " + std::to_string(shared.kernel_range.low) + "-" +
              std::to_string(shared.kernel_range.high) + " (" +
-             std::to_string(shared.kernel_range.size()) +
-             " ports) is used up toward it (" + ec.message() +
-             "); fix: run with --source-mode pool --source ADDRS --ports RANGE";
-    return "no free source port from all sources: " +
-           shared.allocator->describe(b.spec.address) + " (--source, --ports)";
+             std::to_string(shared.kernel_range.size()) + " ports) is used up toward it (" +
+             ec.message() + "); fix: run with --source-mode pool --source ADDRS --ports RANGE";
+    return "no free source port from all sources: " + shared.allocator->describe(b.spec.address) +
+           " (--source, --ports)";
   case failure_reason::conflicts:
     return "every source slot tried was taken by another socket (" + ec.message() +
            "); fix: choose --ports that no other program binds";
@@ -55,7 +54,7 @@ std::string fix_for(const shared_state &shared, const backend &b, failure_reason
 
 } // namespace
 
-session::session(worker &w, tcp::socket client)
+session::session(worker& w, tcp::socket client)
     : worker_(w), shared_(w.shared), client_(std::move(client)), upstream_(w.io),
       started_(std::chrono::steady_clock::now()), last_activity_(started_) {
   worker_.sessions.add(*this);
@@ -99,19 +98,19 @@ asio::awaitable<void> session::run() {
       co_return;
     }
     co_await relay();
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     if (end_.empty()) end_ = std::string("error: ") + e.what();
   }
   write_access_log();
 }
 
 asio::awaitable<bool> session::connect_upstream() {
-  const auto &c = shared_.config;
-  backend *tried[101]; // --retries is at most 100
+  const auto& c = shared_.config;
+  backend* tried[101]; // --retries is at most 100
   std::size_t attempts = 0;
   std::string failures;
   while (attempts <= c.retries && !aborted_) {
-    backend *b = shared_.backends.pick(worker_.cursor, {tried, attempts});
+    backend* b = shared_.backends.pick(worker_.cursor, {tried, attempts});
     if (!b) break;
     tried[attempts++] = b;
     auto r = co_await async_connect(*shared_.allocator, b->address, shared_.connect);
@@ -153,13 +152,14 @@ asio::awaitable<bool> session::connect_upstream() {
   co_return true;
 }
 
-void session::log_no_backend(const std::string &failures) {
+void session::log_no_backend(const std::string& failures) {
   std::uint64_t suppressed = 0;
   if (!shared_.no_backend_log.allow(suppressed)) return;
-  spdlog::error("closed client {}: no backend reachable: {}{}", client_address_.address().to_string() + ":" + std::to_string(client_address_.port()),
-                failures.empty() ? std::string("every backend has weight 0") : failures,
-                suppressed ? " (" + std::to_string(suppressed) + " similar lines held back)"
-                           : std::string());
+  spdlog::error(
+      "closed client {}: no backend reachable: {}{}",
+      client_address_.address().to_string() + ":" + std::to_string(client_address_.port()),
+      failures.empty() ? std::string("every backend has weight 0") : failures,
+      suppressed ? " (" + std::to_string(suppressed) + " similar lines held back)" : std::string());
 }
 
 asio::awaitable<void> session::relay() {
@@ -167,9 +167,9 @@ asio::awaitable<void> session::relay() {
   if (idle.count() == 0) {
     co_await (transfer(client_, upstream_, true) && transfer(upstream_, client_, false));
   } else {
-    auto outcome = co_await ((transfer(client_, upstream_, true) &&
-                              transfer(upstream_, client_, false)) ||
-                             watch_idle());
+    auto outcome =
+        co_await ((transfer(client_, upstream_, true) && transfer(upstream_, client_, false)) ||
+                  watch_idle());
     if (outcome.index() == 1) {
       bump(shared_.counters.idle_timeouts);
       end_ = "idle timeout";
@@ -179,12 +179,12 @@ asio::awaitable<void> session::relay() {
   if (end_.empty()) end_ = "closed";
 }
 
-asio::awaitable<void> session::transfer(tcp::socket &from, tcp::socket &to, bool to_backend) {
-  auto &counter = to_backend ? backend_->counters.bytes_to_backend
-                             : backend_->counters.bytes_to_client;
-  auto &total = to_backend ? bytes_to_backend_ : bytes_to_client_;
-  const char *from_name = to_backend ? "client" : "backend";
-  const char *to_name = to_backend ? "backend" : "client";
+asio::awaitable<void> session::transfer(tcp::socket& from, tcp::socket& to, bool to_backend) {
+  auto& counter =
+      to_backend ? backend_->counters.bytes_to_backend : backend_->counters.bytes_to_client;
+  auto& total = to_backend ? bytes_to_backend_ : bytes_to_client_;
+  const char* from_name = to_backend ? "client" : "backend";
+  const char* to_name = to_backend ? "backend" : "client";
   for (;;) {
     // Wait for bytes without a buffer: an idle connection holds no relay memory.
     auto [ec] = co_await from.async_wait(tcp::socket::wait_read, token);
@@ -230,7 +230,8 @@ void session::write_access_log() {
                       std::chrono::steady_clock::now() - started_)
                       .count();
   std::string source = "-";
-  if (slot_) source = slot_.source().to_string() + ":" + std::to_string(slot_.port());
+  if (slot_)
+    source = slot_.source().to_string() + ":" + std::to_string(slot_.port());
   else if (upstream_.is_open()) {
     boost::system::error_code ignored; // "-" is logged instead
     const auto local = upstream_.local_endpoint(ignored);
@@ -241,11 +242,11 @@ void session::write_access_log() {
       "bytes_out={} end=\"{}\"",
       client_address_.address().to_string(), client_address_.port(),
       frontend_address_.address().to_string(), frontend_address_.port(),
-      backend_ ? backend_->name : std::string("-"), source, ms, bytes_to_backend_,
-      bytes_to_client_, end_);
+      backend_ ? backend_->name : std::string("-"), source, ms, bytes_to_backend_, bytes_to_client_,
+      end_);
 }
 
-asio::awaitable<void> run_session(worker &w, tcp::socket client) {
+asio::awaitable<void> run_session(worker& w, tcp::socket client) {
   session s(w, std::move(client));
   co_await s.run();
 }

@@ -19,10 +19,10 @@ namespace portpool::proxy {
 /// in its worker's session_list. Used on the worker's thread only.
 class session : public session_list::hook {
 public:
-  session(worker &w, boost::asio::ip::tcp::socket client);
+  session(worker& w, boost::asio::ip::tcp::socket client);
   ~session();
-  session(const session &) = delete;
-  session &operator=(const session &) = delete;
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
 
   /// Connects upstream and relays until both sides close, an error, the idle timeout
   /// or abort(). Never throws.
@@ -34,19 +34,19 @@ public:
 private:
   boost::asio::awaitable<bool> connect_upstream();
   boost::asio::awaitable<void> relay();
-  boost::asio::awaitable<void> transfer(boost::asio::ip::tcp::socket &from,
-                                        boost::asio::ip::tcp::socket &to, bool to_backend);
+  boost::asio::awaitable<void> transfer(boost::asio::ip::tcp::socket& from,
+                                        boost::asio::ip::tcp::socket& to, bool to_backend);
   boost::asio::awaitable<void> watch_idle();
-  void log_no_backend(const std::string &failures);
+  void log_no_backend(const std::string& failures);
   void write_access_log();
   void close_all() noexcept;
 
-  worker &worker_;
-  shared_state &shared_;
+  worker& worker_;
+  shared_state& shared_;
   boost::asio::ip::tcp::socket client_;
   boost::asio::ip::tcp::socket upstream_;
   lease slot_;
-  backend *backend_ = nullptr;
+  backend* backend_ = nullptr;
   boost::asio::ip::tcp::endpoint client_address_, frontend_address_;
   std::chrono::steady_clock::time_point started_, last_activity_;
   std::uint64_t bytes_to_backend_ = 0, bytes_to_client_ = 0;
@@ -56,6 +56,6 @@ private:
 
 /// Runs a session for an accepted client on the worker's thread. The caller has already
 /// counted the client in clients_active; the session uncounts it at the end.
-boost::asio::awaitable<void> run_session(worker &w, boost::asio::ip::tcp::socket client);
+boost::asio::awaitable<void> run_session(worker& w, boost::asio::ip::tcp::socket client);
 
 } // namespace portpool::proxy
