@@ -6,7 +6,7 @@
 namespace portpool::watch {
 namespace {
 
-boost::json::array ports_array(const std::vector<std::uint16_t> &ports) {
+boost::json::array ports_array(const std::vector<std::uint16_t>& ports) {
   boost::json::array out;
   out.reserve(ports.size());
   for (auto p : ports)
@@ -16,9 +16,9 @@ boost::json::array ports_array(const std::vector<std::uint16_t> &ports) {
 
 } // namespace
 
-void write_json(std::ostream &out, const watch_round &round, std::size_t top) {
+void write_json(std::ostream& out, const watch_round& round, std::size_t top) {
   namespace json = boost::json;
-  const auto &report = round.report;
+  const auto& report = round.report;
 
   json::object range{{"low", round.range.low},
                      {"high", round.range.high},
@@ -30,7 +30,7 @@ void write_json(std::ostream &out, const watch_round &round, std::size_t top) {
   const auto shown = detail::shown_groups(round, top);
   groups.reserve(shown);
   for (std::size_t i = 0; i < shown; ++i) {
-    const auto &g = report.groups[i];
+    const auto& g = report.groups[i];
     json::object states;
     for (std::size_t s = 0; s < g.states.size(); ++s)
       if (g.states[s] != 0) states[to_string(static_cast<tcp_state>(s))] = g.states[s];
@@ -45,14 +45,13 @@ void write_json(std::ostream &out, const watch_round &round, std::size_t top) {
   }
 
   json::array warnings;
-  for (const auto &w : detail::warnings(round))
+  for (const auto& w : detail::warnings(round))
     warnings.push_back(json::object{{"level", to_string(w.level)}, {"message", w.text}});
 
   json::array binds;
-  for (const auto &b : report.binds)
+  for (const auto& b : report.binds)
     binds.push_back(json::object{{"local_ip", b.local_ip.to_string()},
-                                 {"listening", ports_array(b.listening)},
-                                 {"bound_only", ports_array(b.bound_only)}});
+                                 {"listening", ports_array(b.listening)}});
 
   const json::object document{
       {"range", std::move(range)},

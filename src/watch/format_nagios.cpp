@@ -5,7 +5,7 @@
 
 namespace portpool::watch {
 
-int nagios_exit_code(const watch_round &round) noexcept {
+int nagios_exit_code(const watch_round& round) noexcept {
   switch (round.report.worst) {
   case usage_level::ok: return 0;
   case usage_level::warning: return 1;
@@ -14,8 +14,8 @@ int nagios_exit_code(const watch_round &round) noexcept {
   return 3;
 }
 
-void write_nagios(std::ostream &out, const watch_round &round) {
-  const auto &report = round.report;
+void write_nagios(std::ostream& out, const watch_round& round) {
+  const auto& report = round.report;
   const auto warnings = detail::warnings(round);
   out << "PORTPOOL-WATCH " << to_string(report.worst) << " - ";
   if (!warnings.empty()) {
@@ -25,7 +25,7 @@ void write_nagios(std::ostream &out, const watch_round &round) {
   } else if (report.groups.empty()) {
     out << "no connections in " << detail::watched_text(round);
   } else {
-    const auto &worst = report.groups.front();
+    const auto& worst = report.groups.front();
     out << detail::count_text(report.groups.size(), "group") << ", fullest "
         << worst.key.local_ip.to_string() << " to " << peer_text(worst.key) << " with "
         << worst.used << " of " << worst.capacity << " ephemeral ports ("

@@ -7,7 +7,7 @@ namespace portpool::watch {
 namespace {
 
 // Label values escape backslash, double quote and newline (exposition format).
-std::string label_value(const std::string &text) {
+std::string label_value(const std::string& text) {
   std::string out;
   for (char c : text) {
     if (c == '\\' || c == '"') out += '\\';
@@ -20,7 +20,7 @@ std::string label_value(const std::string &text) {
   return out;
 }
 
-std::string group_labels(const group_key &k) {
+std::string group_labels(const group_key& k) {
   return "{local_ip=\"" + label_value(k.local_ip.to_string()) + "\",peer_ip=\"" +
          label_value(k.peer_ip.to_string()) + "\",peer_port=\"" + std::to_string(k.peer_port) +
          "\"}";
@@ -32,16 +32,16 @@ std::string ratio(double percent) {
   return buffer;
 }
 
-void header(std::ostream &out, const char *name, const char *help) {
+void header(std::ostream& out, const char* name, const char* help) {
   out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n";
 }
 
 } // namespace
 
-void write_prometheus(std::ostream &out, const watch_round &round, std::size_t top) {
-  const auto &report = round.report;
+void write_prometheus(std::ostream& out, const watch_round& round, std::size_t top) {
+  const auto& report = round.report;
   const auto shown = detail::shown_groups(round, top);
-  for (const auto &w : detail::warnings(round))
+  for (const auto& w : detail::warnings(round))
     out << "# " << to_string(w.level) << ": " << w.text << "\n";
 
   header(out, "portpool_watch_group_used_ports",
@@ -72,7 +72,7 @@ void write_prometheus(std::ostream &out, const watch_round &round, std::size_t t
   out << "portpool_watch_groups " << report.groups.size() << "\n";
   header(out, "portpool_watch_groups_by_level", "Groups at each level.");
   std::array<std::size_t, 3> by_level{};
-  for (const auto &g : report.groups)
+  for (const auto& g : report.groups)
     ++by_level[static_cast<std::size_t>(g.level)];
   for (auto level : {usage_level::ok, usage_level::warning, usage_level::critical})
     out << "portpool_watch_groups_by_level{level=\"" << to_string(level) << "\"} "
@@ -84,15 +84,11 @@ void write_prometheus(std::ostream &out, const watch_round &round, std::size_t t
   out << "portpool_watch_sockets_counted " << report.sockets_counted << "\n";
   header(out, "portpool_watch_sockets_read", "Rows of the TCP socket table read.");
   out << "portpool_watch_sockets_read " << report.sockets_seen << "\n";
-  header(out, "portpool_watch_bound_ports",
-         "Watched ports held by explicit binds (connect() skips them everywhere).");
-  for (const auto &b : report.binds) {
-    const auto ip = label_value(b.local_ip.to_string());
-    out << "portpool_watch_bound_ports{local_ip=\"" << ip << "\",kind=\"listening\"} "
-        << b.listening.size() << "\n";
-    out << "portpool_watch_bound_ports{local_ip=\"" << ip << "\",kind=\"bound_only\"} "
-        << b.bound_only.size() << "\n";
-  }
+  header(out, "portpool_watch_listening_ports",
+         "Watched ports held by listeners (connect() skips them for every destination).");
+  for (const auto& b : report.binds)
+    out << "portpool_watch_listening_ports{local_ip=\"" << label_value(b.local_ip.to_string())
+        << "\"} " << b.listening.size() << "\n";
 }
 
 } // namespace portpool::watch

@@ -27,7 +27,7 @@ std::string pad(std::string text, std::size_t width, bool right = false) {
   return right ? fill + text : text + fill;
 }
 
-std::string ports_list(const std::vector<std::uint16_t> &ports) {
+std::string ports_list(const std::vector<std::uint16_t>& ports) {
   port_set set;
   for (auto p : ports)
     set.insert(p, p);
@@ -36,18 +36,17 @@ std::string ports_list(const std::vector<std::uint16_t> &ports) {
 
 } // namespace
 
-void write_table(std::ostream &out, const watch_round &round, std::size_t top) {
-  const auto &report = round.report;
-  out << "portpool-watch: " << detail::watched_text(round) << " ("
-      << round.watched.size() << " ports, " << round.reserved_watched
-      << " reserved), capacity " << round.capacity << " per group; "
-      << detail::count_text(report.groups.size(), "group") << ", " << report.sockets_counted
-      << " sockets counted of " << report.sockets_seen << " read ("
+void write_table(std::ostream& out, const watch_round& round, std::size_t top) {
+  const auto& report = round.report;
+  out << "portpool-watch: " << detail::watched_text(round) << " (" << round.watched.size()
+      << " ports, " << round.reserved_watched << " reserved), capacity " << round.capacity
+      << " per group; " << detail::count_text(report.groups.size(), "group") << ", "
+      << report.sockets_counted << " sockets counted of " << report.sockets_seen << " read ("
       << to_string(round.source_used) << ")";
   if (report.groups.empty()) {
     out << "; OK\n";
   } else {
-    const auto &worst = report.groups.front();
+    const auto& worst = report.groups.front();
     out << "; worst " << worst.key.local_ip.to_string() << " -> " << peer_text(worst.key) << " "
         << worst.used << "/" << worst.capacity << " (" << percent_text(worst.percent()) << ") "
         << to_string(report.worst) << "\n";
@@ -64,7 +63,7 @@ void write_table(std::ostream &out, const watch_round &round, std::size_t top) {
         << pad("USED", 7, true) << pad("CAP", 7, true) << pad("PCT", 8, true) << "  "
         << pad("USAGE", 23) << "STATES\n";
     for (std::size_t i = 0; i < shown; ++i) {
-      const auto &g = report.groups[i];
+      const auto& g = report.groups[i];
       out << pad(std::string(to_string(g.level)), 9)
           << pad(g.key.local_ip.to_string(), local_width + 2)
           << pad(peer_text(g.key), peer_width + 2) << pad(std::to_string(g.used), 7, true)
@@ -75,15 +74,12 @@ void write_table(std::ostream &out, const watch_round &round, std::size_t top) {
       out << "... " << detail::count_text(report.groups.size() - shown, "more group")
           << " (--top 0 shows all)\n";
   }
-  for (const auto &w : detail::warnings(round))
+  for (const auto& w : detail::warnings(round))
     out << to_string(w.level) << ": " << w.text << "\n";
-  for (const auto &b : report.binds) {
-    out << "explicit binds in watched ports on " << b.local_ip.to_string() << ":";
-    if (!b.listening.empty())
-      out << " listening " << b.listening.size() << " (" << ports_list(b.listening) << ")";
-    if (!b.bound_only.empty())
-      out << " bound only " << b.bound_only.size() << " (" << ports_list(b.bound_only) << ")";
-    out << "; connect() skips these ports for every destination\n";
+  for (const auto& b : report.binds) {
+    out << "explicit binds in watched ports: " << b.local_ip.to_string() << " listens on "
+        << detail::count_text(b.listening.size(), "port") << " (" << ports_list(b.listening)
+        << "); connect() skips them for every destination\n";
   }
 }
 

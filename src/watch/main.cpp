@@ -39,8 +39,8 @@ void sleep_unless_interrupted(std::chrono::milliseconds duration) {
   }
 }
 
-void print_round(const watch_options &o, const watch_round &round, std::size_t number) {
-  auto &out = std::cout;
+void print_round(const watch_options& o, const watch_round& round, std::size_t number) {
+  auto& out = std::cout;
   switch (o.format) {
   case output_format::table:
     if (number > 0) out << (::isatty(STDOUT_FILENO) ? "\033[H\033[2J" : "\n");
@@ -53,6 +53,8 @@ void print_round(const watch_options &o, const watch_round &round, std::size_t n
   out.flush();
   if (o.verbose) {
     std::cerr << "portpool-watch: source " << to_string(round.source_used);
+    if (round.source_used == socket_source::netlink)
+      std::cerr << " (" << to_string(round.dump) << " dump)";
     if (!round.fallback_reason.empty())
       std::cerr << " (netlink failed: " << round.fallback_reason << ")";
     std::cerr << ", " << round.report.sockets_seen << " sockets read and "
@@ -62,17 +64,17 @@ void print_round(const watch_options &o, const watch_round &round, std::size_t n
 }
 
 // The exit code when a round could not be taken: UNKNOWN for a check, 1 otherwise.
-int failure_exit(const watch_options &o) { return o.format == output_format::nagios ? 3 : 1; }
+int failure_exit(const watch_options& o) { return o.format == output_format::nagios ? 3 : 1; }
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   const auto command = parse_command_line(argc, argv);
   if (!command.options) {
     (command.exit_code == 0 ? std::cout : std::cerr) << command.text << "\n";
     return command.exit_code;
   }
-  const auto &o = *command.options;
+  const auto& o = *command.options;
   if (o.interval) catch_interrupts();
 
   level_memory memory; // hysteresis across rounds
@@ -82,7 +84,7 @@ int main(int argc, char **argv) {
       const auto round = take_round(o.round, &memory);
       print_round(o, round, round_number);
       exit_code = o.format == output_format::nagios ? nagios_exit_code(round) : 0;
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       if (o.format == output_format::nagios)
         std::cout << "PORTPOOL-WATCH UNKNOWN - " << e.what() << std::endl;
       else

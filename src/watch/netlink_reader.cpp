@@ -19,7 +19,7 @@
 namespace portpool::watch {
 namespace {
 
-[[noreturn]] void fail(const std::string &step, int error) {
+[[noreturn]] void fail(const std::string& step, int error) {
   throw socket_table_error("netlink sock_diag: " + step + ": " + std::strerror(error));
 }
 
@@ -33,8 +33,8 @@ public:
     const timeval timeout{.tv_sec = 10, .tv_usec = 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   }
-  netlink_socket(const netlink_socket &) = delete;
-  netlink_socket &operator=(const netlink_socket &) = delete;
+  netlink_socket(const netlink_socket&) = delete;
+  netlink_socket& operator=(const netlink_socket&) = delete;
   ~netlink_socket() { ::close(fd_); }
   int fd() const noexcept { return fd_; }
 
@@ -42,12 +42,17 @@ private:
   int fd_;
 };
 
-// Every state bit, LISTEN included (the explicit-bind report needs listeners). Bit 13 is
-// TCP_BOUND_INACTIVE: Linux 6.8+ then also dumps sockets that only called bind(); older
-// kernels ignore the bit.
-constexpr std::uint32_t all_states = (1u << tcp_state_slots) - 1;
+// Every real state, LISTEN included (the explicit-bind report needs listeners); not
+// TCP_BOUND_INACTIVE (see the header).
+constexpr std::uint32_t all_states =
+    ((1u << tcp_state_slots) - 1) & ~(1u << static_cast<unsigned>(tcp_state::bound_inactive));
 
-tcp_socket to_socket(const inet_diag_msg &m, tcp_state state) {
+// The kernel refused the request type itself (not a failure while dumping).
+struct request_refused {
+  int error;
+};
+
+tcp_socket to_socket(const inet_diag_msg& m, tcp_state state) {
   tcp_socket s;
   s.state = state;
   s.local_port = ntohs(m.id.idiag_sport);
@@ -65,33 +70,23 @@ tcp_socket to_socket(const inet_diag_msg &m, tcp_state state) {
   return s;
 }
 
-void dump_family(const netlink_socket &nl, std::uint8_t family, std::uint32_t sequence,
-                 std::vector<tcp_socket> &out) {
-  struct {
-    nlmsghdr header;
-    inet_diag_req_v2 request;
-  } message{};
-  message.header.nlmsg_len = sizeof message;
-  message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  message.header.nlmsg_seq = sequence;
-  message.request.sdiag_family = family;
-  message.request.sdiag_protocol = IPPROTO_TCP;
-  message.request.idiag_states = all_states;
-
+// Sends one dump request and appends every socket of the answer.
+void dump(const netlink_socket& nl, const void* request, std::size_t request_bytes,
+          std::uint32_t sequence, std::vector<tcp_socket>& out) {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   for (;;) {
-    const auto sent = ::sendto(nl.fd(), &message, sizeof message, 0,
-                               reinterpret_cast<const sockaddr *>(&kernel), sizeof kernel);
+    const auto sent = ::sendto(nl.fd(), request, request_bytes, 0,
+                               reinterpret_cast<const sockaddr*>(&kernel), sizeof kernel);
     if (sent >= 0) break;
-    if (errno != EINTR) fail("send SOCK_DIAG_BY_FAMILY request", errno);
+    if (errno != EINTR) fail("send dump request", errno);
   }
 
   // The kernel fills at most ~32 KiB per read (netlink caps its dump skbs there); a
   // larger buffer would only waste memory.
   constexpr std::size_t buffer_bytes = 64 * 1024;
   const auto buffer = std::make_unique<std::uint32_t[]>(buffer_bytes / sizeof(std::uint32_t));
+  bool first_message = true;
   for (;;) {
     const auto got = ::recv(nl.fd(), buffer.get(), buffer_bytes, 0);
     if (got < 0) {
@@ -100,31 +95,89 @@ void dump_family(const netlink_socket &nl, std::uint8_t family, std::uint32_t se
     }
     if (got == 0) fail("recv", ECONNRESET);
     auto remaining = static_cast<unsigned>(got);
-    for (auto *header = reinterpret_cast<const nlmsghdr *>(buffer.get());
+    for (auto* header = reinterpret_cast<const nlmsghdr*>(buffer.get());
          NLMSG_OK(header, remaining); header = NLMSG_NEXT(header, remaining)) {
       if (header->nlmsg_seq != sequence) continue; // not our dump (cannot happen; be safe)
       if (header->nlmsg_type == NLMSG_DONE) return;
       if (header->nlmsg_type == NLMSG_ERROR) {
-        const auto *error = static_cast<const nlmsgerr *>(NLMSG_DATA(header));
-        fail(family == AF_INET ? "dump AF_INET" : "dump AF_INET6",
-             error->error < 0 ? -error->error : EPROTO);
+        const auto* error = static_cast<const nlmsgerr*>(NLMSG_DATA(header));
+        const int code = error->error < 0 ? -error->error : EPROTO;
+        if (first_message) throw request_refused{code};
+        fail("dump", code);
       }
-      if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-          header->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg)))
+      first_message = false;
+      if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY && header->nlmsg_type != TCPDIAG_GETSOCK)
         continue; // a record we do not understand; skipping it loses nothing we count
-      const auto *m = static_cast<const inet_diag_msg *>(NLMSG_DATA(header));
+      if (header->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
+      const auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(header));
+      if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6) continue;
       if (const auto state = tcp_state_from_number(m->idiag_state))
         out.push_back(to_socket(*m, *state));
     }
   }
 }
 
+void dump_single_walk(const netlink_socket& nl, std::vector<tcp_socket>& out) {
+  struct {
+    nlmsghdr header;
+    inet_diag_req request;
+  } message{};
+  message.header.nlmsg_len = sizeof message;
+  message.header.nlmsg_type = TCPDIAG_GETSOCK; // the kernel reads it as AF_UNSPEC, IPPROTO_TCP
+  message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  message.header.nlmsg_seq = 1;
+  message.request.idiag_family = AF_INET; // ignored by the kernel for dumps
+  message.request.idiag_states = all_states;
+  dump(nl, &message, sizeof message, 1, out);
+}
+
+void dump_per_family(const netlink_socket& nl, std::vector<tcp_socket>& out) {
+  std::uint32_t sequence = 10;
+  for (const std::uint8_t family : {std::uint8_t{AF_INET}, std::uint8_t{AF_INET6}}) {
+    struct {
+      nlmsghdr header;
+      inet_diag_req_v2 request;
+    } message{};
+    message.header.nlmsg_len = sizeof message;
+    message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    message.header.nlmsg_seq = ++sequence;
+    message.request.sdiag_family = family;
+    message.request.sdiag_protocol = IPPROTO_TCP;
+    message.request.idiag_states = all_states;
+    try {
+      dump(nl, &message, sizeof message, sequence, out);
+    } catch (const request_refused& refused) {
+      fail(family == AF_INET ? "SOCK_DIAG_BY_FAMILY AF_INET" : "SOCK_DIAG_BY_FAMILY AF_INET6",
+           refused.error);
+    }
+  }
+}
+
 } // namespace
 
-void read_tcp_sockets_netlink(std::vector<tcp_socket> &out) {
+std::string_view to_string(netlink_dump how) noexcept {
+  switch (how) {
+  case netlink_dump::single_walk: return "single_walk";
+  case netlink_dump::per_family: return "per_family";
+  case netlink_dump::automatic: return "auto";
+  }
+  return "unknown";
+}
+
+netlink_dump read_tcp_sockets_netlink(std::vector<tcp_socket>& out, netlink_dump how) {
   const netlink_socket nl;
-  dump_family(nl, AF_INET, 1, out);
-  dump_family(nl, AF_INET6, 2, out);
+  if (how != netlink_dump::per_family) {
+    try {
+      dump_single_walk(nl, out);
+      return netlink_dump::single_walk;
+    } catch (const request_refused& refused) {
+      if (how == netlink_dump::single_walk) fail("TCPDIAG_GETSOCK", refused.error);
+      // Refused before any record arrived, so `out` holds nothing of this attempt.
+    }
+  }
+  dump_per_family(nl, out);
+  return netlink_dump::per_family;
 }
 
 } // namespace portpool::watch

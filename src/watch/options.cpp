@@ -15,7 +15,7 @@ namespace {
 
 namespace po = boost::program_options;
 
-constexpr const char *usage_head =
+constexpr const char* usage_head =
     "portpool-watch: the host-wide ephemeral port alarm.\n"
     "Counts TCP sockets (every state but LISTEN, TIME_WAIT included) per (local ip, peer\n"
     "ip, peer port) whose local port is in the kernel's ephemeral range, against the\n"
@@ -31,11 +31,11 @@ struct bad_flag {
   std::string message;
 };
 
-[[noreturn]] void bad(const std::string &option, const std::string &value, const std::string &why) {
+[[noreturn]] void bad(const std::string& option, const std::string& value, const std::string& why) {
   throw bad_flag{"bad " + option + " \"" + value + "\": " + why};
 }
 
-double parse_percent(const std::string &option, const std::string &text) {
+double parse_percent(const std::string& option, const std::string& text) {
   double value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || ptr != text.data() + text.size())
@@ -52,9 +52,9 @@ po::options_description describe() {
       "warn", po::value<std::string>()->value_name("PCT")->default_value("80"),
       "WARNING when a group has used this percentage of its capacity")(
       "crit", po::value<std::string>()->value_name("PCT")->default_value("95"),
-      "CRITICAL at this percentage")(
-      "top", po::value<std::string>()->value_name("N")->default_value("10"),
-      "show the N fullest groups (0: all)")(
+      "CRITICAL at this percentage")("top",
+                                     po::value<std::string>()->value_name("N")->default_value("10"),
+                                     "show the N fullest groups (0: all)")(
       "ports", po::value<std::string>()->value_name("SET"),
       "count these local ports instead of the ephemeral range, e.g. 20000-29999,!25000")(
       "interval", po::value<std::string>()->value_name("D"),
@@ -68,30 +68,31 @@ po::options_description describe() {
 
 // Whether the command line asks for nagios output, looked up by hand so that even a
 // command line Program_options rejects still gets the UNKNOWN exit code a check needs.
-bool wants_nagios(int argc, const char *const argv[]) {
+bool wants_nagios(int argc, const char* const argv[]) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--format=nagios") return true;
-    if (arg == "--format" && i + 1 < argc && std::string_view(argv[i + 1]) == "nagios")
-      return true;
+    if (arg == "--format" && i + 1 < argc && std::string_view(argv[i + 1]) == "nagios") return true;
   }
   return false;
 }
 
-std::uint64_t parse_count(const std::string &option, const std::string &text, bool zero_ok) {
+std::uint64_t parse_count(const std::string& option, const std::string& text, bool zero_ok) {
   const auto value = portpool::detail::parse_unsigned(text);
   if (!value) bad(option, text, "not a whole number");
   if (!zero_ok && *value == 0) bad(option, text, "must be at least 1");
   return *value;
 }
 
-watch_options to_options(const po::variables_map &vm) {
+watch_options to_options(const po::variables_map& vm) {
   watch_options o;
-  const auto get = [&](const char *name) { return vm[name].as<std::string>(); };
+  const auto get = [&](const char* name) { return vm[name].as<std::string>(); };
 
   const auto format = get("format");
-  if (auto f = parse_output_format(format)) o.format = *f;
-  else bad("--format", format, "use table, nagios, prometheus or json");
+  if (auto f = parse_output_format(format))
+    o.format = *f;
+  else
+    bad("--format", format, "use table, nagios, prometheus or json");
 
   o.round.thresholds.warn_percent = parse_percent("--warn", get("warn"));
   o.round.thresholds.crit_percent = parse_percent("--crit", get("crit"));
@@ -110,13 +111,15 @@ watch_options to_options(const po::variables_map &vm) {
     o.round.ports = std::move(*set);
   }
   const auto source = get("source");
-  if (auto s = parse_socket_source(source)) o.round.source = *s;
-  else bad("--source", source, "use auto, netlink or proc");
+  if (auto s = parse_socket_source(source))
+    o.round.source = *s;
+  else
+    bad("--source", source, "use auto, netlink or proc");
 
   if (vm.count("interval")) {
     try {
       o.interval = parse_duration(get("interval"));
-    } catch (const bad_input &e) {
+    } catch (const bad_input& e) {
       throw bad_flag{std::string("bad --interval: ") + e.what()};
     }
   }
@@ -130,19 +133,23 @@ watch_options to_options(const po::variables_map &vm) {
 
 } // namespace
 
-command_line parse_command_line(int argc, const char *const argv[]) {
+command_line parse_command_line(int argc, const char* const argv[]) {
   command_line result;
   const int bad_exit = wants_nagios(argc, argv) ? 3 : 2;
   const auto description = describe();
   try {
     po::variables_map vm;
-    // No positional arguments: a stray word is an error, not silently ignored.
-    po::store(po::command_line_parser(argc, argv)
-                  .options(description)
-                  .positional(po::positional_options_description{})
-                  .run(),
-              vm);
+    // A stray word is an error, not silently ignored; it is collected under a hidden
+    // name so the message can quote it.
+    po::options_description all;
+    all.add(description).add_options()("stray", po::value<std::vector<std::string>>());
+    po::positional_options_description stray;
+    stray.add("stray", -1);
+    po::store(po::command_line_parser(argc, argv).options(all).positional(stray).run(), vm);
     po::notify(vm);
+    if (vm.count("stray"))
+      throw bad_flag{"unexpected argument \"" + vm["stray"].as<std::vector<std::string>>().front() +
+                     "\": every option starts with --"};
     if (vm.count("help")) {
       std::ostringstream text;
       text << usage_head << description;
@@ -150,10 +157,10 @@ command_line parse_command_line(int argc, const char *const argv[]) {
       return result;
     }
     result.options = to_options(vm);
-  } catch (const bad_flag &e) {
+  } catch (const bad_flag& e) {
     result.text = "portpool-watch: " + e.message + " (see --help)";
     result.exit_code = bad_exit;
-  } catch (const po::error &e) {
+  } catch (const po::error& e) {
     result.text = std::string("portpool-watch: ") + e.what() + " (see --help)";
     result.exit_code = bad_exit;
   }

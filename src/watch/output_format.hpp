@@ -20,20 +20,20 @@ std::optional<output_format> parse_output_format(std::string_view text) noexcept
 
 /// A summary line (range, capacity, groups, worst group), the `top` fullest groups with a
 /// usage bar (0: all), the warnings, and the explicit binds inside the watched ports.
-void write_table(std::ostream &out, const watch_round &round, std::size_t top);
+void write_table(std::ostream& out, const watch_round& round, std::size_t top);
 
 /// One Nagios plugin status line with perfdata, then one line per further warning
 /// (plugin long output). The exit code is nagios_exit_code(round).
-void write_nagios(std::ostream &out, const watch_round &round);
+void write_nagios(std::ostream& out, const watch_round& round);
 /// 0 OK, 1 WARNING, 2 CRITICAL (3 UNKNOWN is for failures, decided by the caller).
-int nagios_exit_code(const watch_round &round) noexcept;
+int nagios_exit_code(const watch_round& round) noexcept;
 
 /// Prometheus text exposition for node_exporter's textfile collector: per-group series
 /// for the `top` fullest groups (0: all) and totals; warnings as `#` comments.
-void write_prometheus(std::ostream &out, const watch_round &round, std::size_t top);
+void write_prometheus(std::ostream& out, const watch_round& round, std::size_t top);
 
 /// One JSON document on one line: range, settings, the `top` fullest groups (0: all),
 /// warnings and binds.
-void write_json(std::ostream &out, const watch_round &round, std::size_t top);
+void write_json(std::ostream& out, const watch_round& round, std::size_t top);
 
 } // namespace portpool::watch

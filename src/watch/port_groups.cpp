@@ -8,12 +8,12 @@ namespace portpool::watch {
 namespace {
 
 struct key_hash {
-  std::size_t operator()(const group_key &k) const noexcept {
+  std::size_t operator()(const group_key& k) const noexcept {
     // Mix the 32 address bytes 8 at a time; for IPv4 only the first word of each address
     // varies, which the multiply-xorshift spreads across the whole result.
     std::uint64_t h = k.peer_port ^ (std::uint64_t{k.local_ip.is_v6()} << 17) ^
                       (std::uint64_t{k.peer_ip.is_v6()} << 18);
-    for (const auto *address : {&k.local_ip, &k.peer_ip}) {
+    for (const auto* address : {&k.local_ip, &k.peer_ip}) {
       for (std::size_t i = 0; i < 16; i += 8) {
         std::uint64_t word;
         std::memcpy(&word, address->bytes().data() + i, 8);
@@ -25,7 +25,7 @@ struct key_hash {
   }
 };
 
-void insert_sorted_unique(std::vector<std::uint16_t> &ports, std::uint16_t port) {
+void insert_sorted_unique(std::vector<std::uint16_t>& ports, std::uint16_t port) {
   const auto at = std::lower_bound(ports.begin(), ports.end(), port);
   if (at == ports.end() || *at != port) ports.insert(at, port);
 }
@@ -37,26 +37,26 @@ double port_group::percent() const noexcept {
   return 100.0 * static_cast<double>(used) / static_cast<double>(capacity);
 }
 
-watch_report group_sockets(const std::vector<tcp_socket> &sockets,
-                           const watch_settings &settings, level_memory *memory) {
+watch_report group_sockets(const std::vector<tcp_socket>& sockets, const watch_settings& settings,
+                           level_memory* memory) {
   watch_report report;
   report.sockets_seen = sockets.size();
 
   std::unordered_map<group_key, std::size_t, key_hash> index;
   std::map<ip_address, bound_ports> binds;
-  for (const auto &s : sockets) {
+  for (const auto& s : sockets) {
     if (!settings.watched.contains(s.local_port)) continue;
-    if (s.state == tcp_state::listen || s.state == tcp_state::bound_inactive) {
-      auto &b = binds[s.local];
+    if (s.state == tcp_state::listen) {
+      auto& b = binds[s.local];
       b.local_ip = s.local;
-      insert_sorted_unique(s.state == tcp_state::listen ? b.listening : b.bound_only,
-                           s.local_port);
+      insert_sorted_unique(b.listening, s.local_port);
       continue;
     }
+    if (s.state == tcp_state::bound_inactive) continue; // holds no 4-tuple of any group
     const group_key key{s.local, s.peer, s.peer_port};
     auto [at, inserted] = index.try_emplace(key, report.groups.size());
     if (inserted) report.groups.push_back({.key = key, .capacity = settings.capacity});
-    auto &group = report.groups[at->second];
+    auto& group = report.groups[at->second];
     ++group.used;
     ++group.states[static_cast<std::size_t>(s.state)];
     ++report.sockets_counted;
@@ -64,7 +64,7 @@ watch_report group_sockets(const std::vector<tcp_socket> &sockets,
 
   const auto limits = usage_limits::for_capacity(settings.capacity, settings.thresholds);
   level_memory next_memory;
-  for (auto &group : report.groups) {
+  for (auto& group : report.groups) {
     auto previous = usage_level::ok;
     if (memory) {
       if (const auto it = memory->find(group.key); it != memory->end()) previous = it->second;
@@ -77,22 +77,22 @@ watch_report group_sockets(const std::vector<tcp_socket> &sockets,
 
   // One capacity for all groups, so "used" orders them as percent would.
   std::sort(report.groups.begin(), report.groups.end(),
-            [](const port_group &a, const port_group &b) {
+            [](const port_group& a, const port_group& b) {
               if (a.used != b.used) return a.used > b.used;
               return a.key < b.key;
             });
   report.binds.reserve(binds.size());
-  for (auto &[address, b] : binds)
+  for (auto& [address, b] : binds)
     report.binds.push_back(std::move(b));
   return report;
 }
 
-std::string peer_text(const group_key &key) {
+std::string peer_text(const group_key& key) {
   const auto ip = key.peer_ip.to_string();
   return (key.peer_ip.is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(key.peer_port);
 }
 
-std::string warning_message(const port_group &group) {
+std::string warning_message(const port_group& group) {
   return "connections from " + group.key.local_ip.to_string() + " to " + peer_text(group.key) +
          " have used " + std::to_string(group.used) + " of " + std::to_string(group.capacity) +
          " ephemeral ports (" + std::to_string(static_cast<unsigned>(group.percent())) + "%)";

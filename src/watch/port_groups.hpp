@@ -22,7 +22,7 @@ struct group_key {
   ip_address peer_ip;
   std::uint16_t peer_port = 0;
 
-  friend auto operator<=>(const group_key &, const group_key &) = default;
+  friend auto operator<=>(const group_key&, const group_key&) = default;
 };
 
 /// How many local ports one group holds, against its capacity.
@@ -37,16 +37,15 @@ struct port_group {
   double percent() const noexcept;
 };
 
-/// Watched ports held on one local ip by explicit binds. The kernel's connect() skips
-/// every port that someone bound explicitly, on any address, so these shrink every
-/// group's real capacity. Counted: listeners (LISTEN) and, where the kernel reports
-/// them (netlink on Linux 6.8+), sockets bound but neither connected nor listening.
-/// Connected sockets that bound their port first cannot be told apart from
-/// kernel-chosen ones in the socket table; they are counted in their group.
+/// Watched ports held on one local ip by listeners. A listener bound its port
+/// explicitly, and the kernel's connect() skips every explicitly bound port, on any
+/// address, so these shrink every group's real capacity. Not counted here: sockets that
+/// bound a port and then connected (the socket table cannot tell them from kernel-chosen
+/// ports; they count in their group) and sockets that bound and did nothing else yet
+/// (transient, and asking the kernel for them adds half again to the cost of the dump).
 struct bound_ports {
-  ip_address local_ip; ///< 0.0.0.0 or :: for wildcard binds
-  std::vector<std::uint16_t> listening;  ///< distinct ports, ascending
-  std::vector<std::uint16_t> bound_only; ///< distinct ports, ascending
+  ip_address local_ip;                  ///< 0.0.0.0 or :: for wildcard listeners
+  std::vector<std::uint16_t> listening; ///< distinct ports, ascending
 };
 
 /// What to count and when to warn.
@@ -58,8 +57,8 @@ struct watch_settings {
 
 /// The grouped table.
 struct watch_report {
-  std::vector<port_group> groups;  ///< highest percent first, then by key
-  std::vector<bound_ports> binds;  ///< by local ip
+  std::vector<port_group> groups;    ///< highest percent first, then by key
+  std::vector<bound_ports> binds;    ///< by local ip
   std::uint64_t sockets_seen = 0;    ///< rows in the table, every state and port
   std::uint64_t sockets_counted = 0; ///< rows in some group
   usage_level worst = usage_level::ok;
@@ -71,14 +70,14 @@ using level_memory = std::map<group_key, usage_level>;
 
 /// Groups `sockets` under `settings`. With `memory`, each group's level starts from its
 /// previous one and `memory` is replaced by this round's levels. Pure apart from that.
-watch_report group_sockets(const std::vector<tcp_socket> &sockets,
-                           const watch_settings &settings, level_memory *memory = nullptr);
+watch_report group_sockets(const std::vector<tcp_socket>& sockets, const watch_settings& settings,
+                           level_memory* memory = nullptr);
 
 /// The seed's wording: "connections from 127.0.0.1 to 127.0.0.1:8080 have used 170 of
 /// 200 ephemeral ports (85%)". IPv6 peers are bracketed: "[::1]:8080".
-std::string warning_message(const port_group &group);
+std::string warning_message(const port_group& group);
 
 /// "127.0.0.1:8080" or "[::1]:8080".
-std::string peer_text(const group_key &key);
+std::string peer_text(const group_key& key);
 
 } // namespace portpool::watch

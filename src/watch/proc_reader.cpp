@@ -12,13 +12,13 @@
 namespace portpool::watch {
 namespace {
 
-[[noreturn]] void bad_line(std::size_t line_number, std::string_view line, const char *why) {
+[[noreturn]] void bad_line(std::size_t line_number, std::string_view line, const char* why) {
   throw socket_table_error("/proc/net/tcp line " + std::to_string(line_number) + " \"" +
                            std::string(line.substr(0, 80)) + "\": " + why);
 }
 
 // Moves `text` past the next run of spaces and returns the field before it.
-std::string_view next_field(std::string_view &text) {
+std::string_view next_field(std::string_view& text) {
   const auto start = text.find_first_not_of(' ');
   if (start == std::string_view::npos) {
     text = {};
@@ -31,13 +31,13 @@ std::string_view next_field(std::string_view &text) {
   return field;
 }
 
-template <class Unsigned> bool parse_hex(std::string_view text, Unsigned &value) {
+template <class Unsigned> bool parse_hex(std::string_view text, Unsigned& value) {
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
   return ec == std::errc{} && ptr == text.data() + text.size();
 }
 
 // "0100007F:1F90" (IPv4) or 32 hex digits and a port (IPv6).
-bool parse_endpoint(std::string_view field, ip_address &address, std::uint16_t &port) {
+bool parse_endpoint(std::string_view field, ip_address& address, std::uint16_t& port) {
   const auto colon = field.find(':');
   if (colon == std::string_view::npos || !parse_hex(field.substr(colon + 1), port)) return false;
   const auto hex = field.substr(0, colon);
@@ -61,7 +61,7 @@ bool parse_endpoint(std::string_view field, ip_address &address, std::uint16_t &
   return true;
 }
 
-std::string read_whole_file(const std::string &path, bool &missing) {
+std::string read_whole_file(const std::string& path, bool& missing) {
   missing = false;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -92,7 +92,7 @@ std::string read_whole_file(const std::string &path, bool &missing) {
 
 } // namespace
 
-void parse_proc_net_tcp(std::string_view text, std::vector<tcp_socket> &out) {
+void parse_proc_net_tcp(std::string_view text, std::vector<tcp_socket>& out) {
   std::size_t line_number = 0;
   while (!text.empty()) {
     const auto end = text.find('\n');
@@ -111,16 +111,16 @@ void parse_proc_net_tcp(std::string_view text, std::vector<tcp_socket> &out) {
     if (!parse_endpoint(next_field(rest), s.peer, s.peer_port))
       bad_line(line_number, line, "bad remote address");
     unsigned number = 0;
-    const auto state = parse_hex(next_field(rest), number) ? tcp_state_from_number(number)
-                                                           : std::nullopt;
+    const auto state =
+        parse_hex(next_field(rest), number) ? tcp_state_from_number(number) : std::nullopt;
     if (!state) bad_line(line_number, line, "bad state");
     s.state = *state;
     out.push_back(s);
   }
 }
 
-void read_tcp_sockets_proc(std::vector<tcp_socket> &out, const std::string &dir) {
-  for (const char *name : {"/tcp", "/tcp6"}) {
+void read_tcp_sockets_proc(std::vector<tcp_socket>& out, const std::string& dir) {
+  for (const char* name : {"/tcp", "/tcp6"}) {
     bool missing = false;
     const auto text = read_whole_file(dir + name, missing);
     if (missing) {

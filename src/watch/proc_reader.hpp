@@ -14,11 +14,11 @@ namespace portpool::watch {
 /// tcp_socket per row. The kernel prints each address as the 32-bit words of the
 /// network-order address in host byte order (%08X), and ports in host order.
 /// Throws socket_table_error naming the line and the bad field.
-void parse_proc_net_tcp(std::string_view text, std::vector<tcp_socket> &out);
+void parse_proc_net_tcp(std::string_view text, std::vector<tcp_socket>& out);
 
 /// Every TCP socket listed in `<dir>/tcp` and `<dir>/tcp6` (the latter may be absent
 /// when IPv6 is off). /proc lists no bound-but-inactive sockets. Thread-safe.
 /// Throws socket_table_error naming the file.
-void read_tcp_sockets_proc(std::vector<tcp_socket> &out, const std::string &dir = "/proc/net");
+void read_tcp_sockets_proc(std::vector<tcp_socket>& out, const std::string& dir = "/proc/net");
 
 } // namespace portpool::watch

@@ -26,10 +26,10 @@ socket_scan scan_sockets(socket_source source) {
   socket_scan scan;
   if (source != socket_source::proc) {
     try {
-      read_tcp_sockets_netlink(scan.sockets);
+      scan.dump = read_tcp_sockets_netlink(scan.sockets);
       scan.used = socket_source::netlink;
       return scan;
-    } catch (const socket_table_error &e) {
+    } catch (const socket_table_error& e) {
       if (source == socket_source::netlink) throw;
       scan.fallback_reason = e.what();
       scan.sockets.clear(); // a dump that failed half-way must not be counted twice
@@ -37,7 +37,7 @@ socket_scan scan_sockets(socket_source source) {
   }
   try {
     read_tcp_sockets_proc(scan.sockets);
-  } catch (const socket_table_error &e) {
+  } catch (const socket_table_error& e) {
     if (scan.fallback_reason.empty()) throw;
     throw socket_table_error(scan.fallback_reason + "; fallback " + e.what());
   }

@@ -1,6 +1,7 @@
 #pragma once
 // Choosing the socket table source: netlink first, /proc as the fallback.
 
+#include "netlink_reader.hpp"
 #include "tcp_socket.hpp"
 
 #include <optional>
@@ -21,7 +22,8 @@ std::optional<socket_source> parse_socket_source(std::string_view text) noexcept
 /// One reading of the table, with what was used to get it.
 struct socket_scan {
   std::vector<tcp_socket> sockets;
-  socket_source used = socket_source::netlink; ///< netlink or proc, never automatic
+  socket_source used = socket_source::netlink;   ///< netlink or proc, never automatic
+  netlink_dump dump = netlink_dump::single_walk; ///< the netlink request that worked
   std::string fallback_reason; ///< why netlink was abandoned (automatic only), else empty
 };
 

@@ -26,7 +26,7 @@ std::optional<tcp_state> tcp_state_from_number(unsigned number) noexcept {
   return static_cast<tcp_state>(number);
 }
 
-ip_address address_from_v6_bytes(const std::array<std::uint8_t, 16> &bytes) noexcept {
+ip_address address_from_v6_bytes(const std::array<std::uint8_t, 16>& bytes) noexcept {
   static constexpr std::array<std::uint8_t, 12> mapped_prefix{0, 0, 0, 0, 0,    0,
                                                               0, 0, 0, 0, 0xff, 0xff};
   bool mapped = true;

@@ -50,10 +50,10 @@ struct tcp_socket {
   std::uint16_t peer_port = 0;
   tcp_state state = tcp_state::close;
 
-  friend auto operator<=>(const tcp_socket &, const tcp_socket &) = default;
+  friend auto operator<=>(const tcp_socket&, const tcp_socket&) = default;
 };
 
 /// An address from 16 network-order bytes, turning ::ffff:a.b.c.d into a.b.c.d.
-ip_address address_from_v6_bytes(const std::array<std::uint8_t, 16> &bytes) noexcept;
+ip_address address_from_v6_bytes(const std::array<std::uint8_t, 16>& bytes) noexcept;
 
 } // namespace portpool::watch

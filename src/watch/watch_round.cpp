@@ -2,7 +2,7 @@
 
 namespace portpool::watch {
 
-watch_round take_round(const round_settings &settings, level_memory *memory) {
+watch_round take_round(const round_settings& settings, level_memory* memory) {
   watch_round round;
   round.range = read_ephemeral_range();
   const auto reserved = read_reserved_ports();
@@ -14,13 +14,14 @@ watch_round take_round(const round_settings &settings, level_memory *memory) {
 
   const auto start = std::chrono::steady_clock::now();
   auto scan = scan_sockets(settings.source);
-  round.report = group_sockets(scan.sockets, {.watched = round.watched,
-                                              .capacity = round.capacity,
-                                              .thresholds = settings.thresholds},
-                               memory);
+  round.report = group_sockets(
+      scan.sockets,
+      {.watched = round.watched, .capacity = round.capacity, .thresholds = settings.thresholds},
+      memory);
   round.scan_time = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - start);
   round.source_used = scan.used;
+  round.dump = scan.dump;
   round.fallback_reason = std::move(scan.fallback_reason);
   return round;
 }

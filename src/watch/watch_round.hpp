@@ -22,21 +22,22 @@ struct round_settings {
 
 /// The result of one round.
 struct watch_round {
-  ephemeral_range range;            ///< the kernel's ephemeral range now
-  bool custom_ports = false;        ///< --ports given: `watched` is that set
-  port_set watched;                 ///< local ports counted
+  ephemeral_range range;              ///< the kernel's ephemeral range now
+  bool custom_ports = false;          ///< --ports given: `watched` is that set
+  port_set watched;                   ///< local ports counted
   std::uint64_t reserved_watched = 0; ///< watched ports in ip_local_reserved_ports
-  std::uint64_t capacity = 0;       ///< per group
+  std::uint64_t capacity = 0;         ///< per group
   usage_thresholds thresholds;
   socket_source source_used = socket_source::netlink;
-  std::string fallback_reason;      ///< why netlink was abandoned, if it was
-  std::chrono::microseconds scan_time{}; ///< reading and grouping the table
+  netlink_dump dump = netlink_dump::single_walk; ///< with netlink: the request used
+  std::string fallback_reason;                   ///< why netlink was abandoned, if it was
+  std::chrono::microseconds scan_time{};         ///< reading and grouping the table
   watch_report report;
 };
 
 /// Capacity of a group: without --ports, the ephemeral range minus the reserved ports
 /// (connect() never picks those). With --ports, the set minus the reserved ports in it.
 /// Throws std::runtime_error (range or reserved file) or socket_table_error.
-watch_round take_round(const round_settings &settings, level_memory *memory = nullptr);
+watch_round take_round(const round_settings& settings, level_memory* memory = nullptr);
 
 } // namespace portpool::watch
