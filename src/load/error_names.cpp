@@ -51,6 +51,7 @@ std::string error_name(const std::error_code& ec) {
     case errc::no_source_for_family: return "NO_SOURCE_FOR_FAMILY";
     case errc::retries_exhausted: return "RETRIES_EXHAUSTED";
     case errc::connect_timeout: return "CONNECT_TIMEOUT";
+    default: break; // a newer verdict: named by its category and value below
     }
   }
   if (ec.category() == std::system_category() || ec.category() == std::generic_category())
