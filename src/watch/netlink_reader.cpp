@@ -72,7 +72,7 @@ tcp_socket to_socket(const inet_diag_msg& m, tcp_state state) {
 
 // Sends one dump request and appends every socket of the answer.
 void dump(const netlink_socket& nl, const void* request, std::size_t request_bytes,
-          std::uint32_t sequence, std::vector<tcp_socket>& out) {
+          std::uint32_t sequence, socket_sink& sink) {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   for (;;) {
@@ -111,13 +111,12 @@ void dump(const netlink_socket& nl, const void* request, std::size_t request_byt
       if (header->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
       const auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(header));
       if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6) continue;
-      if (const auto state = tcp_state_from_number(m->idiag_state))
-        out.push_back(to_socket(*m, *state));
+      if (const auto state = tcp_state_from_number(m->idiag_state)) sink.add(to_socket(*m, *state));
     }
   }
 }
 
-void dump_single_walk(const netlink_socket& nl, std::vector<tcp_socket>& out) {
+void dump_single_walk(const netlink_socket& nl, socket_sink& sink) {
   struct {
     nlmsghdr header;
     inet_diag_req request;
@@ -128,10 +127,10 @@ void dump_single_walk(const netlink_socket& nl, std::vector<tcp_socket>& out) {
   message.header.nlmsg_seq = 1;
   message.request.idiag_family = AF_INET; // ignored by the kernel for dumps
   message.request.idiag_states = all_states;
-  dump(nl, &message, sizeof message, 1, out);
+  dump(nl, &message, sizeof message, 1, sink);
 }
 
-void dump_per_family(const netlink_socket& nl, std::vector<tcp_socket>& out) {
+void dump_per_family(const netlink_socket& nl, socket_sink& sink) {
   std::uint32_t sequence = 10;
   for (const std::uint8_t family : {std::uint8_t{AF_INET}, std::uint8_t{AF_INET6}}) {
     struct {
@@ -146,7 +145,7 @@ void dump_per_family(const netlink_socket& nl, std::vector<tcp_socket>& out) {
     message.request.sdiag_protocol = IPPROTO_TCP;
     message.request.idiag_states = all_states;
     try {
-      dump(nl, &message, sizeof message, sequence, out);
+      dump(nl, &message, sizeof message, sequence, sink);
     } catch (const request_refused& refused) {
       fail(family == AF_INET ? "SOCK_DIAG_BY_FAMILY AF_INET" : "SOCK_DIAG_BY_FAMILY AF_INET6",
            refused.error);
@@ -165,18 +164,18 @@ std::string_view to_string(netlink_dump how) noexcept {
   return "unknown";
 }
 
-netlink_dump read_tcp_sockets_netlink(std::vector<tcp_socket>& out, netlink_dump how) {
+netlink_dump read_tcp_sockets_netlink(socket_sink& sink, netlink_dump how) {
   const netlink_socket nl;
   if (how != netlink_dump::per_family) {
     try {
-      dump_single_walk(nl, out);
+      dump_single_walk(nl, sink);
       return netlink_dump::single_walk;
     } catch (const request_refused& refused) {
       if (how == netlink_dump::single_walk) fail("TCPDIAG_GETSOCK", refused.error);
-      // Refused before any record arrived, so `out` holds nothing of this attempt.
+      // Refused before any record arrived, so `sink` holds nothing of this attempt.
     }
   }
-  dump_per_family(nl, out);
+  dump_per_family(nl, sink);
   return netlink_dump::per_family;
 }
 

@@ -2,11 +2,10 @@
 // The TCP socket table through netlink NETLINK_SOCK_DIAG, as ss reads it: binary
 // records, no text to format or parse, so it stays fast at 100,000 sockets.
 
-#include "tcp_socket.hpp"
+#include "socket_sink.hpp"
 
 #include <cstdint>
 #include <string_view>
-#include <vector>
 
 namespace portpool::watch {
 
@@ -30,10 +29,10 @@ std::string_view to_string(netlink_dump how) noexcept;
 /// thread's network namespace, in the order the kernel dumps them. Sockets that only
 /// called bind() (the TCP_BOUND_INACTIVE pseudo-state of Linux 6.8+) are not asked for:
 /// that makes the kernel walk its whole bind hash too, +50% time at 100,000 sockets.
-/// Appends to `out`; returns the request that worked (never automatic). Thread-safe (one
-/// netlink socket per call). Throws socket_table_error naming the step that failed (no
-/// sock_diag module, EPERM...).
-netlink_dump read_tcp_sockets_netlink(std::vector<tcp_socket>& out,
+/// Delivers each to `sink` as it is decoded; returns the request that worked (never automatic).
+/// Thread-safe (one netlink socket per call). Throws socket_table_error naming the step that failed
+/// (no sock_diag module, EPERM...).
+netlink_dump read_tcp_sockets_netlink(socket_sink& sink,
                                       netlink_dump how = netlink_dump::automatic);
 
 } // namespace portpool::watch

@@ -7,24 +7,6 @@
 namespace portpool::watch {
 namespace {
 
-struct key_hash {
-  std::size_t operator()(const group_key& k) const noexcept {
-    // Mix the 32 address bytes 8 at a time; for IPv4 only the first word of each address
-    // varies, which the multiply-xorshift spreads across the whole result.
-    std::uint64_t h = k.peer_port ^ (std::uint64_t{k.local_ip.is_v6()} << 17) ^
-                      (std::uint64_t{k.peer_ip.is_v6()} << 18);
-    for (const auto* address : {&k.local_ip, &k.peer_ip}) {
-      for (std::size_t i = 0; i < 16; i += 8) {
-        std::uint64_t word;
-        std::memcpy(&word, address->bytes().data() + i, 8);
-        h = (h ^ word) * 0x9e3779b97f4a7c15ull;
-        h ^= h >> 29;
-      }
-    }
-    return static_cast<std::size_t>(h);
-  }
-};
-
 void insert_sorted_unique(std::vector<std::uint16_t>& ports, std::uint16_t port) {
   const auto at = std::lower_bound(ports.begin(), ports.end(), port);
   if (at == ports.end() || *at != port) ports.insert(at, port);
@@ -37,32 +19,53 @@ double port_group::percent() const noexcept {
   return 100.0 * static_cast<double>(used) / static_cast<double>(capacity);
 }
 
-watch_report group_sockets(const std::vector<tcp_socket>& sockets, const watch_settings& settings,
-                           level_memory* memory) {
-  watch_report report;
-  report.sockets_seen = sockets.size();
-
-  std::unordered_map<group_key, std::size_t, key_hash> index;
-  std::map<ip_address, bound_ports> binds;
-  for (const auto& s : sockets) {
-    if (!settings.watched.contains(s.local_port)) continue;
-    if (s.state == tcp_state::listen) {
-      auto& b = binds[s.local];
-      b.local_ip = s.local;
-      insert_sorted_unique(b.listening, s.local_port);
-      continue;
+std::size_t group_key_hash::operator()(const group_key& k) const noexcept {
+  // Mix the 32 address bytes 8 at a time; for IPv4 only the first word of each address
+  // varies, which the multiply-xorshift spreads across the whole result.
+  std::uint64_t h = k.peer_port ^ (std::uint64_t{k.local_ip.is_v6()} << 17) ^
+                    (std::uint64_t{k.peer_ip.is_v6()} << 18);
+  for (const auto* address : {&k.local_ip, &k.peer_ip}) {
+    for (std::size_t i = 0; i < 16; i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, address->bytes().data() + i, 8);
+      h = (h ^ word) * 0x9e3779b97f4a7c15ull;
+      h ^= h >> 29;
     }
-    if (s.state == tcp_state::bound_inactive) continue; // holds no 4-tuple of any group
-    const group_key key{s.local, s.peer, s.peer_port};
-    auto [at, inserted] = index.try_emplace(key, report.groups.size());
-    if (inserted) report.groups.push_back({.key = key, .capacity = settings.capacity});
-    auto& group = report.groups[at->second];
-    ++group.used;
-    ++group.states[static_cast<std::size_t>(s.state)];
-    ++report.sockets_counted;
   }
+  return static_cast<std::size_t>(h);
+}
 
-  const auto limits = usage_limits::for_capacity(settings.capacity, settings.thresholds);
+void socket_grouper::add(const tcp_socket& s) {
+  ++report_.sockets_seen;
+  if (!settings_.watched.contains(s.local_port)) return;
+  if (s.state == tcp_state::listen) {
+    auto& b = binds_[s.local];
+    b.local_ip = s.local;
+    insert_sorted_unique(b.listening, s.local_port);
+    return;
+  }
+  if (s.state == tcp_state::bound_inactive) return; // holds no 4-tuple of any group
+  const group_key key{s.local, s.peer, s.peer_port};
+  auto [at, inserted] = index_.try_emplace(key, report_.groups.size());
+  if (inserted) report_.groups.push_back({.key = key, .capacity = settings_.capacity});
+  auto& group = report_.groups[at->second];
+  ++group.used;
+  ++group.states[static_cast<std::size_t>(s.state)];
+  ++report_.sockets_counted;
+}
+
+void socket_grouper::discard() {
+  report_ = {};
+  index_.clear();
+  binds_.clear();
+}
+
+watch_report socket_grouper::finish(level_memory* memory) {
+  auto report = std::move(report_);
+  for (auto& [address, b] : binds_)
+    report.binds.push_back(std::move(b));
+  discard(); // ready for the next round
+  const auto limits = usage_limits::for_capacity(settings_.capacity, settings_.thresholds);
   level_memory next_memory;
   for (auto& group : report.groups) {
     auto previous = usage_level::ok;
@@ -81,10 +84,15 @@ watch_report group_sockets(const std::vector<tcp_socket>& sockets, const watch_s
               if (a.used != b.used) return a.used > b.used;
               return a.key < b.key;
             });
-  report.binds.reserve(binds.size());
-  for (auto& [address, b] : binds)
-    report.binds.push_back(std::move(b));
   return report;
+}
+
+watch_report group_sockets(const std::vector<tcp_socket>& sockets, const watch_settings& settings,
+                           level_memory* memory) {
+  socket_grouper grouper(settings);
+  for (const auto& s : sockets)
+    grouper.add(s);
+  return grouper.finish(memory);
 }
 
 std::string peer_text(const group_key& key) {

@@ -3,7 +3,7 @@
 // (local ip, peer ip, peer port), since connect() needs a local port that is free only
 // within that group. Every state but LISTEN holds its port (TIME_WAIT too).
 
-#include "tcp_socket.hpp"
+#include "socket_sink.hpp"
 
 #include "portpool/port_range.hpp"
 #include "portpool/usage.hpp"
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace portpool::watch {
@@ -23,6 +24,11 @@ struct group_key {
   std::uint16_t peer_port = 0;
 
   friend auto operator<=>(const group_key&, const group_key&) = default;
+};
+
+/// Hash of a group_key for the grouping's index.
+struct group_key_hash {
+  std::size_t operator()(const group_key& k) const noexcept;
 };
 
 /// How many local ports one group holds, against its capacity.
@@ -68,8 +74,26 @@ struct watch_report {
 /// not flap (the library's hysteresis). Empty on the first round.
 using level_memory = std::map<group_key, usage_level>;
 
-/// Groups `sockets` under `settings`. With `memory`, each group's level starts from its
-/// previous one and `memory` is replaced by this round's levels. Pure apart from that.
+/// Groups sockets as a reader delivers them, without keeping the table.
+class socket_grouper final : public socket_sink {
+public:
+  explicit socket_grouper(watch_settings settings) : settings_(std::move(settings)) {}
+
+  void add(const tcp_socket& socket) override;
+  void discard() override;
+
+  /// The report of every socket added. With `memory`, each group's level starts from its
+  /// previous one and `memory` is replaced by this round's levels.
+  watch_report finish(level_memory* memory = nullptr);
+
+private:
+  watch_settings settings_;
+  watch_report report_;
+  std::unordered_map<group_key, std::size_t, group_key_hash> index_; ///< into report_.groups
+  std::map<ip_address, bound_ports> binds_;
+};
+
+/// socket_grouper over a whole table.
 watch_report group_sockets(const std::vector<tcp_socket>& sockets, const watch_settings& settings,
                            level_memory* memory = nullptr);
 

@@ -92,7 +92,7 @@ std::string read_whole_file(const std::string& path, bool& missing) {
 
 } // namespace
 
-void parse_proc_net_tcp(std::string_view text, std::vector<tcp_socket>& out) {
+void parse_proc_net_tcp(std::string_view text, socket_sink& sink) {
   std::size_t line_number = 0;
   while (!text.empty()) {
     const auto end = text.find('\n');
@@ -115,11 +115,11 @@ void parse_proc_net_tcp(std::string_view text, std::vector<tcp_socket>& out) {
         parse_hex(next_field(rest), number) ? tcp_state_from_number(number) : std::nullopt;
     if (!state) bad_line(line_number, line, "bad state");
     s.state = *state;
-    out.push_back(s);
+    sink.add(s);
   }
 }
 
-void read_tcp_sockets_proc(std::vector<tcp_socket>& out, const std::string& dir) {
+void read_tcp_sockets_proc(socket_sink& sink, const std::string& dir) {
   for (const char* name : {"/tcp", "/tcp6"}) {
     bool missing = false;
     const auto text = read_whole_file(dir + name, missing);
@@ -127,7 +127,7 @@ void read_tcp_sockets_proc(std::vector<tcp_socket>& out, const std::string& dir)
       if (name == std::string_view("/tcp6")) continue; // IPv6 disabled: nothing to list
       throw socket_table_error(dir + name + ": no such file (is /proc mounted?)");
     }
-    parse_proc_net_tcp(text, out);
+    parse_proc_net_tcp(text, sink);
   }
 }
 

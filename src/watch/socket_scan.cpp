@@ -22,21 +22,21 @@ std::optional<socket_source> parse_socket_source(std::string_view text) noexcept
   return std::nullopt;
 }
 
-socket_scan scan_sockets(socket_source source) {
+socket_scan scan_sockets(socket_source source, socket_sink& sink) {
   socket_scan scan;
   if (source != socket_source::proc) {
     try {
-      scan.dump = read_tcp_sockets_netlink(scan.sockets);
+      scan.dump = read_tcp_sockets_netlink(sink);
       scan.used = socket_source::netlink;
       return scan;
     } catch (const socket_table_error& e) {
       if (source == socket_source::netlink) throw;
       scan.fallback_reason = e.what();
-      scan.sockets.clear(); // a dump that failed half-way must not be counted twice
+      sink.discard(); // a dump that failed half-way must not be counted twice
     }
   }
   try {
-    read_tcp_sockets_proc(scan.sockets);
+    read_tcp_sockets_proc(sink);
   } catch (const socket_table_error& e) {
     if (scan.fallback_reason.empty()) throw;
     throw socket_table_error(scan.fallback_reason + "; fallback " + e.what());

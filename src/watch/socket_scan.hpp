@@ -2,12 +2,11 @@
 // Choosing the socket table source: netlink first, /proc as the fallback.
 
 #include "netlink_reader.hpp"
-#include "tcp_socket.hpp"
+#include "socket_sink.hpp"
 
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace portpool::watch {
 
@@ -19,16 +18,16 @@ std::string_view to_string(socket_source source) noexcept;
 /// Parses "auto", "netlink" or "proc"; nullopt otherwise.
 std::optional<socket_source> parse_socket_source(std::string_view text) noexcept;
 
-/// One reading of the table, with what was used to get it.
+/// What one reading of the table used.
 struct socket_scan {
-  std::vector<tcp_socket> sockets;
   socket_source used = socket_source::netlink;   ///< netlink or proc, never automatic
   netlink_dump dump = netlink_dump::single_walk; ///< the netlink request that worked
   std::string fallback_reason; ///< why netlink was abandoned (automatic only), else empty
 };
 
-/// Reads the calling thread's namespace's TCP socket table from `source`. Throws
+/// Reads the calling thread's namespace's TCP socket table from `source` into `sink`
+/// (after a discard() when netlink failed half-way and /proc takes over). Throws
 /// socket_table_error when the forced source fails, or when both fail (automatic).
-socket_scan scan_sockets(socket_source source);
+socket_scan scan_sockets(socket_source source, socket_sink& sink);
 
 } // namespace portpool::watch

@@ -13,11 +13,10 @@ watch_round take_round(const round_settings& settings, level_memory* memory) {
   round.thresholds = settings.thresholds;
 
   const auto start = std::chrono::steady_clock::now();
-  auto scan = scan_sockets(settings.source);
-  round.report = group_sockets(
-      scan.sockets,
-      {.watched = round.watched, .capacity = round.capacity, .thresholds = settings.thresholds},
-      memory);
+  socket_grouper grouper(
+      {.watched = round.watched, .capacity = round.capacity, .thresholds = settings.thresholds});
+  auto scan = scan_sockets(settings.source, grouper);
+  round.report = grouper.finish(memory);
   round.scan_time = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - start);
   round.source_used = scan.used;

@@ -26,18 +26,18 @@ TEST_SUITE("proc_parse") {
         "    0 1234 1 0000000000000000 100 0 0 10 0\n"
         "   1: 0200007F:9C40 0100007F:1F90 06 00000000:00000000 03:00001770 00000000     0    "
         "    0 0 3 0000000000000000\n";
-    std::vector<tcp_socket> out;
+    socket_list out;
     parse_proc_net_tcp(text, out);
-    REQUIRE(out.size() == 2);
-    CHECK(out[0].local == ip("127.0.0.1"));
-    CHECK(out[0].local_port == 8080);
-    CHECK(out[0].peer == ip("0.0.0.0"));
-    CHECK(out[0].state == tcp_state::listen);
-    CHECK(out[1].local == ip("127.0.0.2"));
-    CHECK(out[1].local_port == 40000);
-    CHECK(out[1].peer == ip("127.0.0.1"));
-    CHECK(out[1].peer_port == 8080);
-    CHECK(out[1].state == tcp_state::time_wait);
+    REQUIRE(out.sockets.size() == 2);
+    CHECK(out.sockets[0].local == ip("127.0.0.1"));
+    CHECK(out.sockets[0].local_port == 8080);
+    CHECK(out.sockets[0].peer == ip("0.0.0.0"));
+    CHECK(out.sockets[0].state == tcp_state::listen);
+    CHECK(out.sockets[1].local == ip("127.0.0.2"));
+    CHECK(out.sockets[1].local_port == 40000);
+    CHECK(out.sockets[1].peer == ip("127.0.0.1"));
+    CHECK(out.sockets[1].peer_port == 8080);
+    CHECK(out.sockets[1].state == tcp_state::time_wait);
   }
 
   TEST_CASE("ipv6 rows, v4-mapped turned into ipv4") {
@@ -47,23 +47,23 @@ TEST_SUITE("proc_parse") {
         "00000000:00000000 00:00000000 00000000     0        0 99 1\n"
         "   1: 0000000000000000FFFF00000100007F:9C42 0000000000000000FFFF00000100007F:1F90 08 "
         "00000000:00000000 00:00000000 00000000     0        0 98 1\n";
-    std::vector<tcp_socket> out;
+    socket_list out;
     parse_proc_net_tcp(text, out);
-    REQUIRE(out.size() == 2);
-    CHECK(out[0].local == ip("::1"));
-    CHECK(out[0].local_port == 40001);
-    CHECK(out[0].peer == ip("fe80::1"));
-    CHECK(out[0].state == tcp_state::established);
-    CHECK(out[1].local == ip("127.0.0.1"));
-    CHECK(out[1].local.is_v4());
-    CHECK(out[1].peer == ip("127.0.0.1"));
-    CHECK(out[1].state == tcp_state::close_wait);
+    REQUIRE(out.sockets.size() == 2);
+    CHECK(out.sockets[0].local == ip("::1"));
+    CHECK(out.sockets[0].local_port == 40001);
+    CHECK(out.sockets[0].peer == ip("fe80::1"));
+    CHECK(out.sockets[0].state == tcp_state::established);
+    CHECK(out.sockets[1].local == ip("127.0.0.1"));
+    CHECK(out.sockets[1].local.is_v4());
+    CHECK(out.sockets[1].peer == ip("127.0.0.1"));
+    CHECK(out.sockets[1].state == tcp_state::close_wait);
   }
 
   TEST_CASE("bad rows name the line") {
-    std::vector<tcp_socket> out;
+    socket_list out;
     const auto bad = [&](const std::string& row) {
-      out.clear();
+      out.discard();
       parse_proc_net_tcp(std::string(header) + row + "\n", out);
     };
     CHECK_THROWS_WITH_AS(bad("   0: 0100007G:1F90 00000000:0000 0A"), doctest::Contains("line 2"),
@@ -76,8 +76,8 @@ TEST_SUITE("proc_parse") {
   }
 
   TEST_CASE("header only and blank lines give nothing") {
-    std::vector<tcp_socket> out;
+    socket_list out;
     parse_proc_net_tcp(std::string(header) + "\n", out);
-    CHECK(out.empty());
+    CHECK(out.sockets.empty());
   }
 }

@@ -39,22 +39,27 @@ TEST_CASE("netlink_and_proc_agree") {
   make_time_wait(l6, v6, 15);
   const auto held4 = connect_many(v4, 40);
   const auto held6 = connect_many(v6, 20);
-  const auto mapped = connect_many(address("::ffff:127.0.0.1", 8080), 5); // IPv6 socket, IPv4 wire
+  // IPv6 sockets talking IPv4 (v4-mapped addresses)
+  const auto mapped = connect_many(address("::ffff:127.0.0.1", 8080), 5);
 
   // Wait until the closing handshakes have settled, so the three reads see one table.
-  std::vector<tcp_socket> single;
+  socket_list single_list;
   for (int i = 0; i < 100; ++i) {
-    single.clear();
-    read_tcp_sockets_netlink(single, netlink_dump::single_walk);
-    if (count_state(single, tcp_state::time_wait) == 40) break;
+    single_list.discard();
+    read_tcp_sockets_netlink(single_list, netlink_dump::single_walk);
+    if (count_state(single_list.sockets, tcp_state::time_wait) == 40) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  std::vector<tcp_socket> per_family, proc;
-  CHECK(read_tcp_sockets_netlink(per_family, netlink_dump::per_family) == netlink_dump::per_family);
-  read_tcp_sockets_proc(proc);
+  socket_list per_family_list, proc_list;
+  CHECK(read_tcp_sockets_netlink(per_family_list, netlink_dump::per_family) ==
+        netlink_dump::per_family);
+  read_tcp_sockets_proc(proc_list);
+  const auto& single = single_list.sockets;
+  const auto& per_family = per_family_list.sockets;
+  const auto& proc = proc_list.sockets;
 
-  // 3 listeners + 40 TIME_WAIT + 65 clients and their 65 accepted (unaccepted: still in
-  // the listeners' queues, but full sockets in ESTABLISHED) peers.
+  // 3 listeners + 40 TIME_WAIT + 65 held clients + their 65 server sides (established
+  // sockets waiting in the listeners' accept queues).
   CHECK(single.size() == 3 + 40 + 65 * 2);
   CHECK(count_state(single, tcp_state::listen) == 3);
   CHECK(count_state(single, tcp_state::time_wait) == 40);
