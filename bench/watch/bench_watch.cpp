@@ -18,6 +18,9 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -129,6 +132,41 @@ timing time_process(const std::vector<std::string>& args) {
   return t;
 }
 
+// The least any sock_diag tool pays: the same one-walk dump as portpool-watch, with a
+// bytecode filter that rejects every socket (one jump past the end), so the kernel walks
+// its hash and copies nothing. Returns this process's CPU time for it.
+double kernel_walk_floor() {
+  const int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) fail("socket(AF_NETLINK)");
+  struct {
+    nlmsghdr header;
+    inet_diag_req request;
+    nlattr filter;
+    inet_diag_bc_op reject_all;
+  } message{};
+  message.header.nlmsg_len = sizeof message;
+  message.header.nlmsg_type = TCPDIAG_GETSOCK;
+  message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  message.request.idiag_family = AF_INET;
+  message.request.idiag_states = 0x1fff; // as portpool-watch: every state but BOUND_INACTIVE
+  message.filter.nla_len = sizeof message.filter + sizeof message.reject_all;
+  message.filter.nla_type = INET_DIAG_REQ_BYTECODE;
+  message.reject_all = {.code = INET_DIAG_BC_JMP, .yes = 4, .no = 8};
+  const auto before = cpu_seconds(RUSAGE_SELF);
+  if (::send(fd, &message, sizeof message, 0) < 0) fail("send");
+  std::vector<std::uint32_t> buffer(16 * 1024);
+  for (bool done = false; !done;) {
+    const auto got = ::recv(fd, buffer.data(), buffer.size() * sizeof buffer[0], 0);
+    if (got <= 0) fail("recv");
+    auto left = static_cast<unsigned>(got);
+    for (auto* h = reinterpret_cast<const nlmsghdr*>(buffer.data()); NLMSG_OK(h, left);
+         h = NLMSG_NEXT(h, left))
+      if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) done = true;
+  }
+  ::close(fd);
+  return cpu_seconds(RUSAGE_SELF) - before;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -189,11 +227,13 @@ int main(int argc, char** argv) {
     const std::string pipeline = "ss -tan | awk -v lo=" + std::to_string(range_low) +
                                  " -v hi=" + std::to_string(range_high) + " '" + awk_program +
                                  "' | sort -rn | head -n 10";
-    std::vector<timing> watch_netlink, watch_proc, ss_awk, in_process;
+    std::vector<timing> watch_netlink, watch_proc, ss_awk, ss_alone, in_process, floor;
     for (std::size_t r = 0; r < runs; ++r) { // alternate, so load changes hit all alike
       watch_netlink.push_back(time_process({watch, "--format", "nagios", "--source", "netlink"}));
       watch_proc.push_back(time_process({watch, "--format", "nagios", "--source", "proc"}));
       ss_awk.push_back(time_process({"/bin/sh", "-c", pipeline}));
+      ss_alone.push_back(time_process({"/bin/sh", "-c", "ss -tan"}));
+      floor.push_back({0, kernel_walk_floor()});
       const auto cpu_before = cpu_seconds(RUSAGE_SELF);
       const auto start = clock_type::now();
       (void)check();
@@ -223,6 +263,9 @@ int main(int argc, char** argv) {
     line("watch", watch_netlink);
     line("watch_proc_source", watch_proc);
     line("watch_in_process", in_process);
+    line("ss_alone", ss_alone);
+    std::cout << "kernel_walk_floor_cpu_s=" << median(floor, &timing::cpu_s)
+              << " (one-walk dump that copies nothing: no sock_diag tool can go below it)\n";
     for (int fd : listeners)
       ::close(fd);
   } catch (const std::exception& e) {
