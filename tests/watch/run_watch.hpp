@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -52,9 +53,12 @@ inline std::string read_all(int fd) {
 
 } // namespace detail
 
-/// Runs PORTPOOL_WATCH_BINARY with `args`; kills it and throws after `limit`.
-inline run_result run_watch(const std::vector<std::string>& args,
-                            std::chrono::seconds limit = std::chrono::seconds(30)) {
+/// Runs PORTPOOL_WATCH_BINARY with `args`; kills it and throws after `limit`. With
+/// `interrupt_after`, sends it SIGINT once that much time has passed.
+inline run_result
+run_watch(const std::vector<std::string>& args,
+          std::chrono::seconds limit = std::chrono::seconds(30),
+          std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt) {
   std::vector<std::string> all{PORTPOOL_WATCH_BINARY};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -79,8 +83,13 @@ inline run_result run_watch(const std::vector<std::string>& args,
     throw std::runtime_error(std::string("cannot run ") + argv[0]);
   }
   int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + limit;
   while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (interrupt_after && std::chrono::steady_clock::now() > start + *interrupt_after) {
+      ::kill(pid, SIGINT);
+      interrupt_after.reset();
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);

@@ -70,3 +70,16 @@ TEST_CASE("interval_repeats_count_rounds") {
   CHECK(nagios.exit_code == 0);
   CHECK(nagios.out_lines().size() == 2);
 }
+
+TEST_CASE("interval_stops_on_sigint") {
+  // Without --count the loop runs until interrupted; SIGINT ends it after a whole round,
+  // with exit 0 and no half-written document.
+  const auto r = run_watch({"--format", "json", "--interval", "50ms"}, std::chrono::seconds(30),
+                           std::chrono::milliseconds(1000));
+  CHECK(r.exit_code == 0);
+  const auto lines = r.out_lines();
+  CHECK(lines.size() >= 2);
+  for (const auto& line : lines)
+    CHECK(number(parse_report(line).at("range").at("capacity")) == 200);
+  CHECK(r.out.back() == '\n');
+}
