@@ -31,6 +31,7 @@ struct held_connection : auto_unlink_hook {
   lease slot;
   tcp::socket socket;
   asio::steady_timer timer; // between pings, and the deadline of each echo
+  bool echoing = false;     // a round trip is under way: stop lets it finish
 };
 
 class hold_worker {
@@ -47,7 +48,10 @@ public:
     ctx_.tell_parent("ramped");
     co_await ctx_.stop.wait();
     ctx_.stats.rss_kb = current_rss_kb(); // before closing: the memory of the held state
+    // Round trips under way finish first (bounded by --echo-timeout), so every byte sent
+    // is accounted for on both sides; the rest close now.
     for (auto& c : live_) {
+      if (c.echoing) continue;
       boost::system::error_code ignored; // closing is all we want; errors change nothing
       c.socket.close(ignored);
       c.timer.cancel();
@@ -140,10 +144,12 @@ private:
       c.timer.expires_after(delay);
       co_await c.timer.async_wait(token);
       if (ctx_.stop.fired()) co_return std::nullopt;
+      c.echoing = true;
       auto failure =
           co_await echo_once(c.socket, c.timer, o.payload, id, round, o.echo_timeout, ctx_.stats);
-      if (ctx_.stop.fired()) co_return std::nullopt; // closed under us by stop
+      c.echoing = false;
       if (failure) co_return failure;
+      if (ctx_.stop.fired()) co_return std::nullopt;
       delay = o.ping_interval;
     }
   }

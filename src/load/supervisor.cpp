@@ -281,6 +281,8 @@ run_report supervise(const load_options& o, std::ostream& out) {
       report.problems.push_back(who + s.error);
     else if (!s.result.finished)
       report.problems.push_back(who + "ended without a result (" + describe_status(status) + ")");
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      report.problems.push_back(who + "reported, then ended with " + describe_status(status));
     // The final figures when there are some, else the last progress seen.
     report.total.merge(s.result.finished ? s.result.stats : s.latest);
     if (!s.result.finished) s.result.stats = s.latest;
