@@ -35,10 +35,13 @@ struct bad_flag {
   throw bad_flag{"bad " + option + " \"" + value + "\": " + why};
 }
 
+// "80", "92.5" or "80%".
 double parse_percent(const std::string& option, const std::string& text) {
+  std::string_view number = text;
+  if (!number.empty() && number.back() == '%') number.remove_suffix(1);
   double value = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || ptr != text.data() + text.size())
+  const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (number.empty() || ec != std::errc{} || ptr != number.data() + number.size())
     bad(option, text, "not a number (a percentage such as 80 or 92.5)");
   if (!(value > 0 && value <= 100)) bad(option, text, "must be above 0 and at most 100");
   return value;

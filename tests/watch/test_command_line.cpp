@@ -38,6 +38,8 @@ TEST_CASE("bad_flags_exit_3_in_nagios_mode") {
 TEST_CASE("bad_flags_exit_2_elsewhere") {
   check_rejected({"--format", "xml"}, 2, "\"xml\"");
   check_rejected({"--warn", "abc"}, 2, "\"abc\"");
+  check_rejected({"--warn", "%"}, 2, "\"%\"");
+  check_rejected({"--warn", "80%%"}, 2, "\"80%%\"");
   check_rejected({"--format", "json", "--warn", "0"}, 2, "\"0\"");
   check_rejected({"--top", "-1"}, 2, "\"-1\"");
   check_rejected({"--interval", "0s"}, 2, "\"0s\"");

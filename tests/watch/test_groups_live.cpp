@@ -169,5 +169,6 @@ TEST_CASE("ports_option_replaces_the_range") {
   REQUIRE(group);
   CHECK(number(group->at("used")) == 9);
   CHECK(run_watch({"--format", "nagios", "--ports", "20000-20009"}).exit_code == 1); // 90%
-  CHECK(run_watch({"--format", "nagios", "--ports", "20000-20009", "--warn", "95"}).exit_code == 0);
+  CHECK(run_watch({"--format", "nagios", "--ports", "20000-20009", "--warn", "95%"}).exit_code ==
+        0);
 }
