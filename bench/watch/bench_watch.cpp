@@ -4,15 +4,18 @@
 // In a private network namespace (tcp_tw_reuse=0, range 10000-60999) it makes N
 // connections over 4 source addresses x 4 destinations, closing the client first so the
 // client side keeps TIME_WAIT (no descriptor: the 20,000-fd limit is never near), then
-// times, R times each and in alternation, the whole portpool-watch process and the whole
-// `ss | awk | sort` pipeline, both writing to /dev/null. TIME_WAIT lasts 60 s, so set-up
-// and measurement must fit in that window; the program checks that the table still holds
-// the sockets after the last run.
+// times, R times each and in alternation: the whole portpool-watch process (netlink, and
+// --source proc), the whole `ss | awk | sort` pipeline, `ss -tan` alone (all writing to
+// /dev/null), the watch's scan and group in this process, and the kernel's walk with
+// nothing copied (the floor for any sock_diag tool). Wall and CPU time, medians. TIME_WAIT lasts 60
+// s, so set-up and measurement must fit in that window; the program checks that the table still
+// holds the sockets after the last run.
 //
 // Usage: portpool-bench-watch [--sockets N] [--runs R] [--watch PATH] [--shell CMD]
 // --shell CMD runs `sh -c CMD` in the namespace after set-up, instead of the timings, to
 // try other tools on the same table.
 #include "netns.hpp"
+#include "portpool/detail/text.hpp"
 #include "socket_scan.hpp"
 #include "watch_round.hpp"
 
@@ -173,20 +176,36 @@ int main(int argc, char** argv) {
   std::size_t sockets = 100'000, runs = 7;
   std::string watch = PORTPOOL_WATCH_BINARY;
   std::string shell;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  const auto usage = [] {
+    std::cerr << "usage: portpool-bench-watch [--sockets N] [--runs R] [--watch PATH] "
+                 "[--shell CMD]\n";
+    return 2;
+  };
+  for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--sockets")
-      sockets = std::stoul(argv[i + 1]);
-    else if (flag == "--runs")
-      runs = std::max<std::size_t>(1, std::stoul(argv[i + 1]));
-    else if (flag == "--watch")
-      watch = argv[i + 1];
-    else if (flag == "--shell")
-      shell = argv[i + 1];
-    else {
-      std::cerr << "usage: portpool-bench-watch [--sockets N] [--runs R] [--watch PATH] "
-                   "[--shell CMD]\n";
+    if (i + 1 >= argc) {
+      std::cerr << "portpool-bench-watch: " << flag << " needs a value\n";
+      return usage();
+    }
+    const std::string value = argv[i + 1];
+    const auto number = portpool::detail::parse_unsigned(value);
+    if ((flag == "--sockets" || flag == "--runs") &&
+        (!number || *number == 0 || *number > 1'000'000)) {
+      std::cerr << "portpool-bench-watch: bad " << flag << " \"" << value
+                << "\": a whole number from 1 to 1000000\n";
       return 2;
+    }
+    if (flag == "--sockets")
+      sockets = static_cast<std::size_t>(*number);
+    else if (flag == "--runs")
+      runs = static_cast<std::size_t>(*number);
+    else if (flag == "--watch")
+      watch = value;
+    else if (flag == "--shell")
+      shell = value;
+    else {
+      std::cerr << "portpool-bench-watch: unknown option " << flag << "\n";
+      return usage();
     }
   }
   try {

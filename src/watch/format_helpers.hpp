@@ -16,12 +16,14 @@ inline std::size_t shown_groups(const watch_round& round, std::size_t top) {
   return top == 0 ? n : std::min(top, n);
 }
 
-/// Every warning of the round (all groups at WARNING or CRITICAL, fullest first),
-/// whatever --top says: an alarm is never hidden by a display limit.
+/// One group's warning: its level and the seed's wording.
 struct warning {
   usage_level level;
   std::string text;
 };
+
+/// Every warning of the round (all groups at WARNING or CRITICAL, fullest first),
+/// whatever --top says: an alarm is never hidden by a display limit.
 inline std::vector<warning> warnings(const watch_round& round) {
   std::vector<warning> out;
   for (const auto& g : round.report.groups)
