@@ -82,7 +82,9 @@ void write_prometheus(std::ostream& out, const watch_round& round, std::size_t t
       << ratio(report.groups.empty() ? 0.0 : report.groups.front().percent()) << "\n";
   header(out, "portpool_watch_sockets_counted", "Sockets holding a watched local port.");
   out << "portpool_watch_sockets_counted " << report.sockets_counted << "\n";
-  header(out, "portpool_watch_sockets_read", "Rows of the TCP socket table read.");
+  header(out, "portpool_watch_sockets_read",
+         "Rows of the TCP socket table read (netlink: only those whose local port lies "
+         "between the lowest and highest watched port).");
   out << "portpool_watch_sockets_read " << report.sockets_seen << "\n";
   header(out, "portpool_watch_listening_ports",
          "Watched ports held by listeners (connect() skips them for every destination).");

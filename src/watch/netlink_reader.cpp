@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -116,36 +117,62 @@ void dump(const netlink_socket& nl, const void* request, std::size_t request_byt
   }
 }
 
-void dump_single_walk(const netlink_socket& nl, socket_sink& sink) {
-  struct {
-    nlmsghdr header;
-    inet_diag_req request;
-  } message{};
-  message.header.nlmsg_len = sizeof message;
-  message.header.nlmsg_type = TCPDIAG_GETSOCK; // the kernel reads it as AF_UNSPEC, IPPROTO_TCP
+// "local port >= low and local port <= high" in inet_diag bytecode. Each comparison is
+// two ops (the second carries the port); on a match the program steps to the next op, on
+// a mismatch it jumps past its end, which the kernel reads as "reject".
+struct port_filter {
+  nlattr attribute{.nla_len = sizeof(port_filter), .nla_type = INET_DIAG_REQ_BYTECODE};
+  inet_diag_bc_op at_least{.code = INET_DIAG_BC_S_GE, .yes = 8, .no = 20};
+  inet_diag_bc_op low{};
+  inet_diag_bc_op at_most{.code = INET_DIAG_BC_S_LE, .yes = 8, .no = 12};
+  inet_diag_bc_op high{};
+};
+static_assert(sizeof(port_filter) == sizeof(nlattr) + 4 * sizeof(inet_diag_bc_op));
+
+// A dump request: header, request body, and the port filter when there is one.
+template <class Request> struct request_message {
+  nlmsghdr header{};
+  Request request{};
+  port_filter filter{};
+};
+
+template <class Request>
+void send_and_read(const netlink_socket& nl, request_message<Request>& message, std::uint16_t type,
+                   std::uint32_t sequence, const std::optional<local_port_span>& only,
+                   socket_sink& sink) {
+  static_assert(offsetof(request_message<Request>, filter) == sizeof(nlmsghdr) + sizeof(Request),
+                "the filter attribute must follow the request without padding");
+  message.header.nlmsg_len = sizeof(nlmsghdr) + sizeof(Request);
+  if (only) {
+    message.filter.low.no = only->low;
+    message.filter.high.no = only->high;
+    message.header.nlmsg_len += sizeof(port_filter);
+  }
+  message.header.nlmsg_type = type;
   message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  message.header.nlmsg_seq = 1;
-  message.request.idiag_family = AF_INET; // ignored by the kernel for dumps
-  message.request.idiag_states = all_states;
-  dump(nl, &message, sizeof message, 1, sink);
+  message.header.nlmsg_seq = sequence;
+  dump(nl, &message, message.header.nlmsg_len, sequence, sink);
 }
 
-void dump_per_family(const netlink_socket& nl, socket_sink& sink) {
+void dump_single_walk(const netlink_socket& nl, const std::optional<local_port_span>& only,
+                      socket_sink& sink) {
+  request_message<inet_diag_req> message;
+  message.request.idiag_family = AF_INET; // ignored by the kernel for dumps
+  message.request.idiag_states = all_states;
+  // The kernel reads TCPDIAG_GETSOCK as family AF_UNSPEC, protocol TCP.
+  send_and_read(nl, message, TCPDIAG_GETSOCK, 1, only, sink);
+}
+
+void dump_per_family(const netlink_socket& nl, const std::optional<local_port_span>& only,
+                     socket_sink& sink) {
   std::uint32_t sequence = 10;
   for (const std::uint8_t family : {std::uint8_t{AF_INET}, std::uint8_t{AF_INET6}}) {
-    struct {
-      nlmsghdr header;
-      inet_diag_req_v2 request;
-    } message{};
-    message.header.nlmsg_len = sizeof message;
-    message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    message.header.nlmsg_seq = ++sequence;
+    request_message<inet_diag_req_v2> message;
     message.request.sdiag_family = family;
     message.request.sdiag_protocol = IPPROTO_TCP;
     message.request.idiag_states = all_states;
     try {
-      dump(nl, &message, sizeof message, sequence, sink);
+      send_and_read(nl, message, SOCK_DIAG_BY_FAMILY, ++sequence, only, sink);
     } catch (const request_refused& refused) {
       fail(family == AF_INET ? "SOCK_DIAG_BY_FAMILY AF_INET" : "SOCK_DIAG_BY_FAMILY AF_INET6",
            refused.error);
@@ -164,18 +191,19 @@ std::string_view to_string(netlink_dump how) noexcept {
   return "unknown";
 }
 
-netlink_dump read_tcp_sockets_netlink(socket_sink& sink, netlink_dump how) {
+netlink_dump read_tcp_sockets_netlink(socket_sink& sink, netlink_dump how,
+                                      std::optional<local_port_span> only) {
   const netlink_socket nl;
   if (how != netlink_dump::per_family) {
     try {
-      dump_single_walk(nl, sink);
+      dump_single_walk(nl, only, sink);
       return netlink_dump::single_walk;
     } catch (const request_refused& refused) {
       if (how == netlink_dump::single_walk) fail("TCPDIAG_GETSOCK", refused.error);
       // Refused before any record arrived, so `sink` holds nothing of this attempt.
     }
   }
-  dump_per_family(nl, sink);
+  dump_per_family(nl, only, sink);
   return netlink_dump::per_family;
 }
 

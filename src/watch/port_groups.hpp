@@ -65,7 +65,7 @@ struct watch_settings {
 struct watch_report {
   std::vector<port_group> groups;    ///< highest percent first, then by key
   std::vector<bound_ports> binds;    ///< by local ip
-  std::uint64_t sockets_seen = 0;    ///< rows in the table, every state and port
+  std::uint64_t sockets_seen = 0;    ///< rows delivered, every state and port
   std::uint64_t sockets_counted = 0; ///< rows in some group
   usage_level worst = usage_level::ok;
 };

@@ -22,11 +22,12 @@ std::optional<socket_source> parse_socket_source(std::string_view text) noexcept
   return std::nullopt;
 }
 
-socket_scan scan_sockets(socket_source source, socket_sink& sink) {
+socket_scan scan_sockets(socket_source source, socket_sink& sink,
+                         std::optional<local_port_span> only) {
   socket_scan scan;
   if (source != socket_source::proc) {
     try {
-      scan.dump = read_tcp_sockets_netlink(sink);
+      scan.dump = read_tcp_sockets_netlink(sink, netlink_dump::automatic, only);
       scan.used = socket_source::netlink;
       return scan;
     } catch (const socket_table_error& e) {

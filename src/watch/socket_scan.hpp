@@ -28,6 +28,9 @@ struct socket_scan {
 /// Reads the calling thread's namespace's TCP socket table from `source` into `sink`
 /// (after a discard() when netlink failed half-way and /proc takes over). Throws
 /// socket_table_error when the forced source fails, or when both fail (automatic).
-socket_scan scan_sockets(socket_source source, socket_sink& sink);
+/// `only` narrows the netlink dump to local ports in that span (a filter in the kernel);
+/// /proc cannot filter, so its sink gets every socket.
+socket_scan scan_sockets(socket_source source, socket_sink& sink,
+                         std::optional<local_port_span> only = std::nullopt);
 
 } // namespace portpool::watch

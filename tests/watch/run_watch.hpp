@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -39,12 +40,13 @@ struct run_result {
 
 namespace detail {
 
+// pread, not read: the child shares the file offset of this descriptor (dup2), so
+// moving it would make the child write over its own output.
 inline std::string read_all(int fd) {
   std::string text;
-  ::lseek(fd, 0, SEEK_SET);
   char buffer[4096];
   for (;;) {
-    const auto got = ::read(fd, buffer, sizeof buffer);
+    const auto got = ::pread(fd, buffer, sizeof buffer, static_cast<off_t>(text.size()));
     if (got <= 0) break;
     text.append(buffer, static_cast<std::size_t>(got));
   }
@@ -54,11 +56,10 @@ inline std::string read_all(int fd) {
 } // namespace detail
 
 /// Runs PORTPOOL_WATCH_BINARY with `args`; kills it and throws after `limit`. With
-/// `interrupt_after`, sends it SIGINT once that much time has passed.
-inline run_result
-run_watch(const std::vector<std::string>& args,
-          std::chrono::seconds limit = std::chrono::seconds(30),
-          std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt) {
+/// `interrupt_after_lines`, sends it SIGINT once its stdout holds that many lines.
+inline run_result run_watch(const std::vector<std::string>& args,
+                            std::chrono::seconds limit = std::chrono::seconds(30),
+                            std::optional<std::size_t> interrupt_after_lines = std::nullopt) {
   std::vector<std::string> all{PORTPOOL_WATCH_BINARY};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -83,12 +84,15 @@ run_watch(const std::vector<std::string>& args,
     throw std::runtime_error(std::string("cannot run ") + argv[0]);
   }
   int status = 0;
-  const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + limit;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
   while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (interrupt_after && std::chrono::steady_clock::now() > start + *interrupt_after) {
-      ::kill(pid, SIGINT);
-      interrupt_after.reset();
+    if (interrupt_after_lines) {
+      const auto text = detail::read_all(out_fd);
+      if (static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) >=
+          *interrupt_after_lines) {
+        ::kill(pid, SIGINT);
+        interrupt_after_lines.reset();
+      }
     }
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGKILL);

@@ -74,10 +74,10 @@ TEST_CASE("interval_repeats_count_rounds") {
 }
 
 TEST_CASE("interval_stops_on_sigint") {
-  // Without --count the loop runs until interrupted; SIGINT ends it after a whole round,
-  // with exit 0 and no half-written document.
+  // Without --count the loop runs until interrupted; SIGINT (sent once 2 rounds are out)
+  // ends it after a whole round, with exit 0 and no half-written document.
   const auto r = run_watch({"--format", "json", "--interval", "50ms"}, std::chrono::seconds(30),
-                           std::chrono::milliseconds(1000));
+                           std::size_t{2});
   CHECK(r.exit_code == 0);
   const auto lines = r.out_lines();
   CHECK(lines.size() >= 2);

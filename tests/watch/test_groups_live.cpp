@@ -8,9 +8,6 @@
 
 #include <doctest/doctest.h>
 
-#include <chrono>
-#include <thread>
-
 using namespace portpool;
 using namespace portpool::watch;
 using namespace portpool::watch::testing;
@@ -58,16 +55,13 @@ TEST_CASE("time_wait_is_counted") {
   make_time_wait(listener, to, 60);
   const auto held = connect_many(to, 40);
 
-  // The last FIN/ACK exchange runs in softirq; give it a moment to settle into TIME_WAIT.
-  std::uint32_t time_wait = 0;
-  for (int i = 0; i < 100 && time_wait < 60; ++i) {
+  const auto time_wait_count = [] {
     const auto round = take_round({});
-    time_wait = round.report.groups.empty()
-                    ? 0
-                    : round.report.groups[0].states[static_cast<std::size_t>(tcp_state::time_wait)];
-    if (time_wait < 60) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  CHECK(time_wait == 60);
+    return round.report.groups.empty()
+               ? 0u
+               : round.report.groups[0].states[static_cast<std::size_t>(tcp_state::time_wait)];
+  };
+  CHECK(wait_until([&] { return time_wait_count() == 60; }));
 
   const auto report = json_report();
   const auto group = find_group(report, "127.0.0.1", "127.0.0.1", 8080);

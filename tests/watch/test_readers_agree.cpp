@@ -9,8 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
+#include <iterator>
 
 using namespace portpool;
 using namespace portpool::watch;
@@ -42,14 +41,19 @@ TEST_CASE("netlink_and_proc_agree") {
   // IPv6 sockets talking IPv4 (v4-mapped addresses)
   const auto mapped = connect_many(address("::ffff:127.0.0.1", 8080), 5);
 
-  // Wait until the closing handshakes have settled, so the three reads see one table.
+  // Wait until every closing handshake is over (clients in TIME_WAIT, server sides gone),
+  // so the three reads see one table.
   socket_list single_list;
-  for (int i = 0; i < 100; ++i) {
+  const bool settled = wait_until([&] {
     single_list.discard();
     read_tcp_sockets_netlink(single_list, netlink_dump::single_walk);
-    if (count_state(single_list.sockets, tcp_state::time_wait) == 40) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+    const auto& t = single_list.sockets;
+    return count_state(t, tcp_state::time_wait) == 40 &&
+           count_state(t, tcp_state::listen) + count_state(t, tcp_state::established) +
+                   count_state(t, tcp_state::time_wait) ==
+               t.size();
+  });
+  REQUIRE(settled);
   socket_list per_family_list, proc_list;
   CHECK(read_tcp_sockets_netlink(per_family_list, netlink_dump::per_family) ==
         netlink_dump::per_family);
@@ -66,6 +70,24 @@ TEST_CASE("netlink_and_proc_agree") {
   CHECK(count_state(single, tcp_state::established) == 130);
   CHECK(sorted(single) == sorted(per_family));
   CHECK(sorted(single) == sorted(proc));
+
+  // A port span filter in the kernel returns exactly the sockets inside it, with either
+  // request: here the TIME_WAIT and held clients (ports 40000-40199) and the listener on
+  // 40150, not the listeners and server sides on 8080/8081.
+  std::vector<tcp_socket> in_span;
+  std::copy_if(single.begin(), single.end(), std::back_inserter(in_span),
+               [](const tcp_socket& s) { return s.local_port >= 40000 && s.local_port <= 40199; });
+  CHECK(in_span.size() == 1 + 40 + 65);
+  for (const auto how : {netlink_dump::single_walk, netlink_dump::per_family}) {
+    CAPTURE(to_string(how));
+    socket_list filtered;
+    read_tcp_sockets_netlink(filtered, how, local_port_span{40000, 40199});
+    CHECK(sorted(filtered.sockets) == sorted(in_span));
+    socket_list one_port;
+    read_tcp_sockets_netlink(one_port, how, local_port_span{40150, 40150});
+    REQUIRE(one_port.sockets.size() == 1);
+    CHECK(one_port.sockets[0].state == tcp_state::listen);
+  }
 
   // The binary says which source it used and reports the same groups from both.
   const auto from_netlink = run_watch({"--format", "json", "--source", "netlink", "--verbose"});

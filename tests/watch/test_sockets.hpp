@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -99,6 +101,18 @@ inline void make_time_wait(const socket_fd& listener, const address& to, std::si
     if (served.get() < 0) fail("accept");
     client.front().close(); // FIN from the client first: the client side keeps TIME_WAIT
     served.close();
+  }
+}
+
+/// Polls `settled` every 10 ms for up to 10 s and returns its last answer. Closing
+/// handshakes on loopback finish in softirq, which a loaded machine can defer to
+/// ksoftirqd for a long while; the bound keeps a broken case from hanging.
+template <class Predicate> bool wait_until(Predicate settled) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    if (settled()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 
