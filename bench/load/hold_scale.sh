@@ -82,6 +82,8 @@ for _ in $(seq 1800); do
   kill -0 $hold_pid 2>/dev/null || break
   sleep 0.5
 done
+at_peak=0
+grep -q "ramp done" "$work/hold.out" && at_peak=1
 sleep 3
 read -r pss rss < <(mem_kb)
 slab1=$(slab_kb); avail1=$(avail_kb)
@@ -92,10 +94,10 @@ kill -TERM $serve_pid; wait $serve_pid || true
 
 cat "$work/hold.out"
 echo "--- serve"; tail -n 8 "$work/serve.out"
-python3 - "$work/hold.json" "$N" "$established" "$pss" "$rss" "$slab0" "$slab1" "$avail0" "$avail1" "$hold_rc" <<'PY'
+python3 - "$work/hold.json" "$N" "$established" "$pss" "$rss" "$slab0" "$slab1" "$avail0" "$avail1" "$hold_rc" "$at_peak" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-n, est, pss, rss, slab0, slab1, avail0, avail1, rc = map(int, sys.argv[2:])
+n, est, pss, rss, slab0, slab1, avail0, avail1, rc, at_peak = map(int, sys.argv[2:])
 held = r["held"]
 print("--- hold_scale figures")
 print(f"asked {n}, held {held} at once (client sockets established seen by ss: {est}), "
@@ -103,7 +105,9 @@ print(f"asked {n}, held {held} at once (client sockets established seen by ss: {
 print(f"setup: {r['ok']} in {r['ramp_seconds']:.1f} s = {r['conn_per_s']:.0f} conn/s; "
       f"connect p50 {r['connect_us']['p50']:.0f} us p99 {r['connect_us']['p99']:.0f} us max {r['connect_us']['max']:.0f} us")
 print(f"echo round trips {r['echoes']}, p50 {r['echo_us']['p50']:.0f} us p99 {r['echo_us']['p99']:.0f} us")
-if held:
+if not at_peak:
+    print("the ramp never finished: memory was not sampled at the peak, no per-connection figures")
+elif held:
     print(f"user memory (both sides): PSS {pss/1024:.0f} MiB = {pss*1024/held:.0f} B/conn; RSS {rss/1024:.0f} MiB = {rss*1024/held:.0f} B/conn")
     print(f"kernel slab growth: {(slab1-slab0)/1024:.0f} MiB = {(slab1-slab0)*1024/held:.0f} B/conn (2 sockets each)")
     print(f"MemAvailable drop: {(avail0-avail1)/1024:.0f} MiB = {(avail0-avail1)*1024/held:.0f} B/conn")

@@ -115,8 +115,11 @@ std::string summary(const run_report& r) {
     out << "  attempted " << t.attempted << ", ok " << t.ok << ", failed " << t.failed << " ("
         << format_tally(t.errors) << ")\n";
     if (r.mode == run_mode::hold) {
-      out << "  held " << t.held << " at once for " << fixed(r.hold_seconds, 1) << "s, dropped "
-          << t.dropped << " (" << format_tally(t.drop_errors) << ")\n";
+      if (r.hold_seconds > 0)
+        out << "  held " << t.held << " at once for " << fixed(r.hold_seconds, 1) << "s";
+      else
+        out << "  stopped during the ramp with " << t.held << " open";
+      out << ", dropped " << t.dropped << " (" << format_tally(t.drop_errors) << ")\n";
       out << "  setup: " << t.ok << " in " << fixed(r.ramp_seconds, 2)
           << "s = " << fixed(r.conn_per_s(), 0) << " conn/s\n";
     } else {

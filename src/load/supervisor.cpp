@@ -210,6 +210,8 @@ run_report supervise(const load_options& o, std::ostream& out) {
 
     if (interrupted && !stop_sent) {
       out << "interrupted: stopping the workers" << std::endl;
+      // Serve is meant to end this way; a load run cut short did not do what was asked.
+      if (o.mode != run_mode::serve) report.problems.push_back("interrupted by a signal");
       send_stop(slots);
       stop_sent = true;
     }
