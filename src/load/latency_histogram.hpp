@@ -1,5 +1,5 @@
 #pragma once
-// A log-linear latency histogram in the manner of HdrHistogram: exact below 64 ns, then 64
+// A log-linear latency histogram in the manner of HdrHistogram: exact below 128 ns, then 64
 // buckets per power of two (at most 1.6% relative error), from 1 ns to hours. Mergeable, so
 // worker processes ship theirs to the parent, which sums them.
 
