@@ -54,13 +54,19 @@ private:
         if (stopped) break;
       }
       if (std::chrono::steady_clock::now() >= deadline_) break;
-      co_await cycle(next_id_++ * ctx_.count + ctx_.index);
+      const bool ok = co_await cycle(next_id_++ * ctx_.count + ctx_.index);
+      // Failures such as POOL_EXHAUSTED or EADDRNOTAVAIL come back at once: pause instead
+      // of spinning on them, as a failed accept backs off.
+      if (!ok) co_await ctx_.stop.wait_for(failure_pause);
     }
     --running_;
     wake_.notify();
   }
 
-  asio::awaitable<void> cycle(std::uint64_t id) {
+  static constexpr std::chrono::milliseconds failure_pause{10};
+
+  // One connect-echo-close cycle; true when it succeeded.
+  asio::awaitable<bool> cycle(std::uint64_t id) {
     auto& s = ctx_.stats;
     const auto& o = ctx_.options;
     ++s.attempted;
@@ -72,7 +78,7 @@ private:
       --s.open;
       ++s.failed;
       ++s.errors[error_name(r.error)];
-      co_return;
+      co_return false;
     }
     s.connect_latency.record(std::chrono::steady_clock::now() - start);
     s.connected();
@@ -89,9 +95,10 @@ private:
     if (failure) {
       ++s.failed;
       ++s.errors[*failure];
-    } else {
-      ++s.ok;
+      co_return false;
     }
+    ++s.ok;
+    co_return true;
   }
 
   worker_context& ctx_;

@@ -222,7 +222,7 @@ run_report supervise(const load_options& o, std::ostream& out) {
       send_stop(slots); // one worker cannot do its share: end the run for all
       stop_sent = true;
     }
-    if (o.mode == run_mode::serve && !announced &&
+    if (o.mode == run_mode::serve && !announced && !failed_worker &&
         all([](const worker_slot& s) { return s.ready || s.eof; })) {
       announced = true;
       out << "serving";

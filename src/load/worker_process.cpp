@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 
 namespace portpool::load {
 namespace asio = boost::asio;
@@ -93,7 +94,15 @@ int run_worker(const load_options& options, unsigned index, unsigned count, int 
       asio::co_spawn(io, progress_loop(ctx, finished), [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
       });
-    io.run();
+    try {
+      io.run();
+    } catch (const std::exception& e) {
+      // A coroutine spawned by a mode threw (a bug, or out of memory): suspended
+      // coroutines still hold references to the objects above, so unwinding through them
+      // is not safe. Report and leave at once.
+      tell("error", {{"message", e.what()}});
+      std::_Exit(1);
+    }
     if (failure) std::rethrow_exception(failure);
     tell("final", {{"stats", ctx.stats.to_json()}, {"info", ctx.info}});
     return 0;
