@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <barrier>
 #include <map>
 #include <random>
 #include <set>
@@ -264,35 +265,46 @@ TEST_SUITE("allocator") {
     source_allocator pool(options("127.0.0.2-127.0.0.3", "20000-20063")); // 128 slots
     std::vector<std::atomic<int>> owner(2 * 65536);
     std::atomic<int> double_leases{0}, exhaustions{0};
+    // Both threads fill half the pool, meet, each must then find it full, meet again,
+    // and only then churn: the contention does not depend on how they are scheduled.
+    std::barrier meet(2);
+    const auto slot_index = [](const lease& l) {
+      return (l.source() == ip_address::v4(0x7f000002) ? 0 : 65536) + l.port();
+    };
     auto work = [&](int id) {
       std::mt19937 rng(static_cast<unsigned>(id));
       std::vector<lease> mine;
+      const auto take = [&] {
+        std::error_code ec;
+        auto l = pool.acquire(backend_a, ec);
+        if (ec) {
+          ++exhaustions;
+          return;
+        }
+        if (owner[slot_index(l)].exchange(id + 1) != 0) ++double_leases;
+        mine.push_back(std::move(l));
+      };
+      while (mine.size() < 64)
+        take();
+      meet.arrive_and_wait();
+      take(); // 128 of 128 leased: this must fail
+      meet.arrive_and_wait();
       for (int op = 0; op < 100000; ++op) {
         if (rng() % 2 == 0 && mine.size() < 80) {
-          std::error_code ec;
-          auto l = pool.acquire(backend_a, ec);
-          if (ec) {
-            ++exhaustions;
-            continue;
-          }
-          const auto index = (l.source() == ip_address::v4(0x7f000002) ? 0 : 65536) + l.port();
-          if (owner[index].exchange(id + 1) != 0) ++double_leases;
-          mine.push_back(std::move(l));
+          take();
         } else if (!mine.empty()) {
-          auto& l = mine.back();
-          const auto index = (l.source() == ip_address::v4(0x7f000002) ? 0 : 65536) + l.port();
-          owner[index].store(0);
+          owner[slot_index(mine.back())].store(0);
           mine.pop_back();
         }
       }
       for (const auto& l : mine)
-        owner[(l.source() == ip_address::v4(0x7f000002) ? 0 : 65536) + l.port()].store(0);
+        owner[slot_index(l)].store(0);
     };
     std::thread a(work, 0), b(work, 1);
     a.join();
     b.join();
     CHECK(double_leases.load() == 0);
-    CHECK(exhaustions.load() > 0); // the threads did compete for a full pool
+    CHECK(exhaustions.load() >= 2); // at least the two attempts on the full pool
     const auto u = pool.usage(backend_a);
     CHECK(u->usage.in_use == 0);
     CHECK(u->usage.high_water == 128);
