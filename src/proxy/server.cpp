@@ -127,18 +127,29 @@ int run_proxy(proxy_config config) {
         w.sessions.for_each([](session_list::hook& h) { static_cast<session&>(h).abort(); });
       });
   };
+  // After the sessions are told to close, give connects in flight up to their deadline
+  // to notice, then stop the workers whatever is left.
+  std::chrono::steady_clock::time_point stop_deadline;
+  bool closing = false;
+  auto stop_workers = [&] {
+    health.stop();
+    if (admin) admin->stop();
+    signals.cancel();
+    for (auto& w : workers)
+      w->io.stop();
+  };
   std::function<void()> wait_for_drain = [&] {
     const auto left = load(shared->counters.clients_active);
-    const bool expired = std::chrono::steady_clock::now() >= drain_deadline;
-    if (left == 0 || expired) {
-      if (left) {
-        spdlog::warn("drain timeout: closing {} connections still open", left);
-        close_sessions();
-      }
-      health.stop();
-      if (admin) admin->stop();
-      signals.cancel();
-      return; // workers finish when their last session ends
+    const auto now = std::chrono::steady_clock::now();
+    if (left == 0) return stop_workers();
+    if (!closing && now >= drain_deadline) {
+      spdlog::warn("drain timeout: closing {} connections still open", left);
+      close_sessions();
+      closing = true;
+      stop_deadline = now + c.connect_timeout + 1s;
+    } else if (closing && now >= stop_deadline) {
+      spdlog::warn("{} connections did not close in time; stopping anyway", left);
+      return stop_workers();
     }
     drain_timer.expires_after(50ms);
     drain_timer.async_wait([&](boost::system::error_code ec) {

@@ -162,21 +162,28 @@ void session::log_no_backend(const std::string& failures) {
       suppressed ? " (" + std::to_string(suppressed) + " similar lines held back)" : std::string());
 }
 
-asio::awaitable<void> session::relay() {
-  const auto idle = shared_.config.idle_timeout;
-  if (idle.count() == 0) {
+asio::awaitable<void> session::relay_both() {
+  // Both directions at once; an error in one (thrown) cancels the other. Caught here so
+  // that relay()'s race with the idle timer sees a finished relay, not a failed branch
+  // (the || operator waits for a branch that *succeeds*).
+  try {
     co_await (transfer(client_, upstream_, true) && transfer(upstream_, client_, false));
-  } else {
-    auto outcome =
-        co_await ((transfer(client_, upstream_, true) && transfer(upstream_, client_, false)) ||
-                  watch_idle());
-    if (outcome.index() == 1) {
-      bump(shared_.counters.idle_timeouts);
-      end_ = "idle timeout";
-      co_return;
-    }
+    if (end_.empty()) end_ = "closed";
+  } catch (const std::exception& e) {
+    if (end_.empty()) end_ = std::string("error: ") + e.what();
   }
-  if (end_.empty()) end_ = "closed";
+}
+
+asio::awaitable<void> session::relay() {
+  if (shared_.config.idle_timeout.count() == 0) {
+    co_await relay_both();
+    co_return;
+  }
+  auto outcome = co_await (relay_both() || watch_idle());
+  if (outcome.index() == 1) {
+    bump(shared_.counters.idle_timeouts);
+    end_ = "idle timeout";
+  }
 }
 
 asio::awaitable<void> session::transfer(tcp::socket& from, tcp::socket& to, bool to_backend) {

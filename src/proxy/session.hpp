@@ -34,6 +34,7 @@ public:
 private:
   boost::asio::awaitable<bool> connect_upstream();
   boost::asio::awaitable<void> relay();
+  boost::asio::awaitable<void> relay_both();
   boost::asio::awaitable<void> transfer(boost::asio::ip::tcp::socket& from,
                                         boost::asio::ip::tcp::socket& to, bool to_backend);
   boost::asio::awaitable<void> watch_idle();

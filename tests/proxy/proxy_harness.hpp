@@ -5,6 +5,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -43,8 +44,8 @@ class child_process {
 public:
   child_process() = default;
   explicit child_process(pid_t pid) : pid_(pid) {}
-  child_process(child_process &&o) noexcept : pid_(std::exchange(o.pid_, -1)) {}
-  child_process &operator=(child_process &&o) noexcept {
+  child_process(child_process&& o) noexcept : pid_(std::exchange(o.pid_, -1)) {}
+  child_process& operator=(child_process&& o) noexcept {
     std::swap(pid_, o.pid_);
     return *this;
   }
@@ -83,12 +84,13 @@ private:
 };
 
 /// Runs `binary` with `args`, standard output and error into `log_path`.
-inline child_process spawn(const std::string &binary, const std::vector<std::string> &args,
-                           const std::string &log_path) {
+inline child_process spawn(const std::string& binary, const std::vector<std::string>& args,
+                           const std::string& log_path) {
   std::vector<std::string> all{binary};
   all.insert(all.end(), args.begin(), args.end());
-  std::vector<char *> argv;
-  for (auto &a : all) argv.push_back(a.data());
+  std::vector<char*> argv;
+  for (auto& a : all)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
@@ -104,20 +106,21 @@ inline child_process spawn(const std::string &binary, const std::vector<std::str
   return child_process(pid);
 }
 
-inline std::string read_file(const std::string &path) {
+inline std::string read_file(const std::string& path) {
   std::ifstream f(path);
   std::stringstream s;
   s << f.rdbuf();
   return s.str();
 }
 
-inline std::size_t count_lines_with(const std::string &text, const std::string &needle) {
+inline std::size_t count_lines_with(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++n;
   return n;
 }
 
-asio::awaitable<void> echo_connection(tcp::socket socket) {
+inline asio::awaitable<void> echo_connection(tcp::socket socket) {
   std::array<char, 16384> buffer;
   for (;;) {
     auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), token);
@@ -135,7 +138,7 @@ asio::awaitable<void> echo_connection(tcp::socket socket) {
 
 // Reads everything until the client's FIN, then answers "got N bytes: <upper-cased>" and
 // closes: it answers only if the proxy passes the half-close on.
-asio::awaitable<void> reply_after_eof_connection(tcp::socket socket) {
+inline asio::awaitable<void> reply_after_eof_connection(tcp::socket socket) {
   std::string all;
   std::array<char, 4096> buffer;
   for (;;) {
@@ -144,14 +147,15 @@ asio::awaitable<void> reply_after_eof_connection(tcp::socket socket) {
     if (ec) co_return;
     all.append(buffer.data(), n);
   }
-  for (auto &ch : all) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  for (auto& ch : all)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   const auto reply = "got " + std::to_string(all.size()) + " bytes: " + all;
   co_await asio::async_write(socket, asio::buffer(reply), token);
 }
 
 enum class backend_kind { echo, reply_after_eof };
 
-asio::awaitable<void> echo_accept(tcp::acceptor &acceptor, backend_kind kind) {
+inline asio::awaitable<void> echo_accept(tcp::acceptor& acceptor, backend_kind kind) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(token);
     if (ec) co_return;
@@ -190,14 +194,20 @@ inline void wait_for_port(std::uint16_t port, std::chrono::milliseconds limit = 
     tcp::socket s(io);
     boost::system::error_code ec;
     s.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
-    if (!ec) return;
+    if (!ec) {
+      // Close with RST: a TIME_WAIT here would hold one of the namespace's 300 ports
+      // toward a backend and skew the counts the tests check.
+      s.set_option(asio::socket_base::linger(true, 0), ec);
+      s.close(ec);
+      return;
+    }
     std::this_thread::sleep_for(20ms);
   }
   throw std::runtime_error("nothing listens on port " + std::to_string(port));
 }
 
 /// One GET against the admin endpoint: {status, body}.
-inline std::pair<unsigned, std::string> http_get(std::uint16_t port, const std::string &target) {
+inline std::pair<unsigned, std::string> http_get(std::uint16_t port, const std::string& target) {
   namespace http = boost::beast::http;
   asio::io_context io;
   boost::beast::tcp_stream stream(io);
@@ -218,10 +228,10 @@ inline boost::json::value get_stats(std::uint16_t admin_port) {
   return boost::json::parse(body);
 }
 
-inline std::uint64_t json_u64(const boost::json::value &v) { return v.to_number<std::uint64_t>(); }
+inline std::uint64_t json_u64(const boost::json::value& v) { return v.to_number<std::uint64_t>(); }
 
 /// The value of one Prometheus sample line "name{labels} value"; throws if absent.
-inline double metric(const std::string &text, const std::string &series) {
+inline double metric(const std::string& text, const std::string& series) {
   const auto at = text.find("\n" + series + " ");
   if (at == std::string::npos) throw std::runtime_error("no metric " + series);
   return std::stod(text.substr(at + series.size() + 2));
@@ -230,9 +240,9 @@ inline double metric(const std::string &text, const std::string &series) {
 /// A client's fate.
 struct client {
   tcp::socket socket;
-  bool echoed = false;     ///< every byte came back intact
-  bool closed = false;     ///< the proxy closed it (EOF or reset) before the echo
-  std::string failure;     ///< anything else that went wrong
+  bool echoed = false; ///< every byte came back intact
+  bool closed = false; ///< the proxy closed it (EOF or reset) before the echo
+  std::string failure; ///< anything else that went wrong
   std::chrono::milliseconds took{0};
 };
 
@@ -245,14 +255,15 @@ inline tcp::endpoint client_source(std::size_t i) {
 
 inline std::string client_message(std::size_t i, std::size_t size) {
   std::string m = "client " + std::to_string(i) + " ";
-  while (m.size() < size) m += static_cast<char>('a' + (m.size() * 7 + i) % 26);
+  while (m.size() < size)
+    m += static_cast<char>('a' + (m.size() * 7 + i) % 26);
   m.resize(size);
   return m;
 }
 
 /// Sends client_message(i, size) on a connected client and reads it back; sets echoed
 /// or closed or failure.
-inline asio::awaitable<void> exchange(client &c, std::size_t i, std::size_t size) {
+inline asio::awaitable<void> exchange(client& c, std::size_t i, std::size_t size) {
   using namespace asio::experimental::awaitable_operators;
   c.echoed = c.closed = false;
   const auto message = client_message(i, size);
@@ -273,15 +284,20 @@ inline asio::awaitable<void> exchange(client &c, std::size_t i, std::size_t size
   if (rec == asio::error::eof || rec == asio::error::connection_reset ||
       rec == asio::error::broken_pipe) {
     c.closed = true;
+    boost::system::error_code ignored; // a real client closes on EOF too
+    c.socket.close(ignored);
     co_return;
   }
-  if (rec) c.failure = "read: " + rec.message();
-  else if (back != message) c.failure = "echo differs";
-  else c.echoed = true;
+  if (rec)
+    c.failure = "read: " + rec.message();
+  else if (back != message)
+    c.failure = "echo differs";
+  else
+    c.echoed = true;
 }
 
 /// Connects from client_source(i) to the proxy, sends `size` bytes and reads them back.
-inline asio::awaitable<void> echo_once(client &c, std::size_t i, tcp::endpoint proxy,
+inline asio::awaitable<void> echo_once(client& c, std::size_t i, tcp::endpoint proxy,
                                        std::size_t size) {
   using namespace asio::experimental::awaitable_operators;
   const auto start = std::chrono::steady_clock::now();
@@ -315,9 +331,10 @@ struct client_fleet {
   /// of their echo; the echoing ones stay connected.
   void run(std::size_t first, std::size_t count, tcp::endpoint proxy, std::size_t size,
            std::chrono::seconds limit = 60s) {
+    io.restart(); // an earlier run() left it stopped when it ran out of work
     std::size_t done = 0;
     for (std::size_t i = first; i < first + count; ++i) {
-      auto &c = clients.emplace_back(client{tcp::socket(io)});
+      auto& c = clients.emplace_back(client{tcp::socket(io)});
       asio::co_spawn(io, echo_once(c, i, proxy, size), [&](std::exception_ptr) { ++done; });
     }
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -327,8 +344,9 @@ struct client_fleet {
   }
   /// Runs another exchange on every client that echoed so far.
   void exchange_again(std::size_t size, std::chrono::seconds limit = 60s) {
+    io.restart(); // run() left it stopped when it ran out of work
     std::size_t started = 0, done = 0, i = 0;
-    for (auto &c : clients) {
+    for (auto& c : clients) {
       if (c.echoed) {
         ++started;
         asio::co_spawn(io, exchange(c, i, size), [&](std::exception_ptr) { ++done; });
@@ -342,21 +360,23 @@ struct client_fleet {
   }
   std::size_t echoed() const {
     std::size_t n = 0;
-    for (const auto &c : clients) n += c.echoed;
+    for (const auto& c : clients)
+      n += c.echoed;
     return n;
   }
   std::size_t closed() const {
     std::size_t n = 0;
-    for (const auto &c : clients) n += c.closed;
+    for (const auto& c : clients)
+      n += c.closed;
     return n;
   }
   std::string first_failure() const {
-    for (const auto &c : clients)
+    for (const auto& c : clients)
       if (!c.failure.empty()) return c.failure;
     return {};
   }
   void close_all() {
-    for (auto &c : clients) {
+    for (auto& c : clients) {
       boost::system::error_code ignored; // already closed by the proxy, some of them
       c.socket.close(ignored);
     }
@@ -364,7 +384,7 @@ struct client_fleet {
 };
 
 /// Polls `condition` every 50 ms for up to `limit`.
-inline bool eventually(const std::function<bool()> &condition,
+inline bool eventually(const std::function<bool()>& condition,
                        std::chrono::milliseconds limit = 10s) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
