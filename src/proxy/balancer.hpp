@@ -5,6 +5,8 @@
 #include "config.hpp"
 #include "counters.hpp"
 
+#include "portpool/usage.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
@@ -23,6 +25,9 @@ struct backend {
   /// False while health checks say it is down; written by the health checker only.
   std::atomic<bool> up{true};
   backend_counters counters;
+  /// Kernel mode only: usage level of open upstream connections against the kernel's
+  /// range (pool mode has the allocator's own levels).
+  std::atomic<usage_level> kernel_level{usage_level::ok};
 };
 
 /// Chooses backends. pick() takes a per-thread cursor so threads share no lock; the

@@ -33,6 +33,7 @@ struct shared_state {
   ephemeral_range kernel_range;
   connect_options connect;
   std::size_t maxconn = 0;
+  usage_limits kernel_limits; ///< the thresholds for the kernel's range (kernel mode)
   std::shared_ptr<spdlog::logger> access_log; ///< null when --access-log is off
   log_limiter no_backend_log{std::chrono::seconds(1)};
   log_limiter accept_error_log{std::chrono::seconds(1)};

@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include "admin.hpp"
+#include "alerts.hpp"
 #include "health.hpp"
 #include "listener.hpp"
 #include "runtime.hpp"
@@ -31,15 +32,6 @@ std::size_t open_file_limit() {
   rlimit r{};
   if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return 1u << 20;
   return static_cast<std::size_t>(r.rlim_cur);
-}
-
-void log_alert(const usage_alert& a) {
-  if (a.is_recovery())
-    spdlog::info("{}: {} (was {})", to_string(a.current), a.message(), to_string(a.previous));
-  else if (a.current == usage_level::critical)
-    spdlog::error("{}: {}", to_string(a.current), a.message());
-  else
-    spdlog::warn("{}: {}", to_string(a.current), a.message());
 }
 
 std::unique_ptr<source_allocator> make_allocator(const proxy_config& c) {
@@ -84,6 +76,7 @@ int run_proxy(proxy_config config) {
     spdlog::warn("cannot read the kernel's ephemeral range, assuming {}-{}: {}",
                  shared->kernel_range.low, shared->kernel_range.high, e.what());
   }
+  shared->kernel_limits = usage_limits::for_capacity(shared->kernel_range.size(), c.thresholds);
   const auto fd_limit = open_file_limit();
   const auto fd_maxconn = fd_limit > 128 ? (fd_limit - 64) / 2 : 32;
   shared->maxconn = c.maxconn ? c.maxconn : fd_maxconn;

@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include "alerts.hpp"
 #include "proxy_protocol.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -79,6 +80,8 @@ void session::close_all() noexcept {
   slot_.release();
   if (backend_) {
     backend_->counters.closed();
+    if (shared_.config.mode == source_mode::kernel)
+      check_kernel_usage(*backend_, shared_.kernel_limits, shared_.kernel_range.size());
     backend_ = nullptr;
   }
 }
@@ -121,6 +124,8 @@ asio::awaitable<bool> session::connect_upstream() {
       slot_ = std::move(r.slot);
       backend_ = b;
       b->counters.opened();
+      if (c.mode == source_mode::kernel)
+        check_kernel_usage(*b, shared_.kernel_limits, shared_.kernel_range.size());
       break;
     }
     const auto reason = classify_connect_error(r.error);

@@ -69,6 +69,10 @@ TEST_CASE("incident_kernel_mode") {
   CHECK(text.find("no backend reachable") != std::string::npos);
   CHECK(text.find("ephemeral range 40000-40299 (300 ports) is used up") != std::string::npos);
   CHECK(text.find("--source-mode pool") != std::string::npos);
+  // The warning the incident never had: open connections against the kernel's range.
+  CHECK(text.find("WARNING: connections from all sources to 127.0.0.1:9001 have used 240 of "
+                  "300 ports (80%)") != std::string::npos);
+  CHECK(text.find("CRITICAL: connections from all sources to 127.0.0.1:9002") != std::string::npos);
 
   fleet.close_all();
   proxy.kill(SIGTERM);
