@@ -137,6 +137,15 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def paired(results, measure, a, b, threads, key, b_threads=None):
+    """Median over rounds of a/b within the same round: the machine's load drifts between
+    rounds, the contenders of one round saw the same load."""
+    sa = results.get(measure, {}).get(a, {}).get(str(threads), {}).get("samples", [])
+    sb = results.get(measure, {}).get(b, {}).get(str(b_threads or threads), {}).get("samples", [])
+    rs = [x[key] / y[key] for x, y in zip(sa, sb) if x.get(key) is not None and y.get(key)]
+    return statistics.median(rs) if rs else None
+
+
 def fmt(v, digits=0, suffix=""):
     if v is None:
         return "n/a"
@@ -154,24 +163,26 @@ def targets(results):
     for t in (1, 2):
         pp = get(results, "churn", "portpool-pool", t, "per_s")
         ha = get(results, "churn", "haproxy", t, "per_s")
-        r = ratio(pp, ha)
+        r = paired(results, "churn", "portpool-pool", "haproxy", t, "per_s")
         rows.append((f"churn conn/s >= 1.3x HAProxy ({t} thread{'s' * (t > 1)})",
-                     f"{fmt(pp)} vs {fmt(ha)} = {fmt(r, 2)}x", None if r is None else r >= 1.3))
+                     f"{fmt(pp)} vs {fmt(ha)}; paired ratio {fmt(r, 2)}x", None if r is None else r >= 1.3))
         pp = get(results, "keepalive", "portpool-pool", t, "per_s")
         ha = get(results, "keepalive", "haproxy", t, "per_s")
         p99 = get(results, "keepalive", "portpool-pool", t, "p99_us")
         hp99 = get(results, "keepalive", "haproxy", t, "p99_us")
-        r = ratio(pp, ha)
+        r = paired(results, "keepalive", "portpool-pool", "haproxy", t, "per_s")
         ok = None if r is None or p99 is None or hp99 is None else (r >= 1.2 and p99 <= hp99)
         rows.append((f"keep-alive req/s >= 1.2x HAProxy, p99 no worse ({t} thread{'s' * (t > 1)})",
-                     f"{fmt(pp)} vs {fmt(ha)} = {fmt(r, 2)}x; p99 {fmt(p99)} us vs {fmt(hp99)} us", ok))
+                     f"{fmt(pp)} vs {fmt(ha)}; paired ratio {fmt(r, 2)}x; p99 {fmt(p99)} us vs {fmt(hp99)} us", ok))
     pp = get(results, "bulk", "portpool-pool", 1, "gbit_s")
     sp = get(results, "bulk", "haproxy-splice", 1, "gbit_s")
     d = get(results, "bulk", "direct", 1, "gbit_s")
-    rows.append(("bulk >= HAProxy splice-auto", f"{fmt(pp, 1)} vs {fmt(sp, 1)} Gbit/s = {fmt(ratio(pp, sp), 2)}x",
-                 None if pp is None or sp is None else pp >= sp))
-    rows.append(("bulk >= 0.6x direct", f"{fmt(pp, 1)} vs {fmt(d, 1)} Gbit/s = {fmt(ratio(pp, d), 2)}x",
-                 None if pp is None or d is None else pp >= 0.6 * d))
+    rs = paired(results, "bulk", "portpool-pool", "haproxy-splice", 1, "gbit_s")
+    rd = paired(results, "bulk", "portpool-pool", "direct", 1, "gbit_s")
+    rows.append(("bulk >= HAProxy splice-auto", f"{fmt(pp, 2)} vs {fmt(sp, 2)} Gbit/s; paired ratio {fmt(rs, 2)}x",
+                 None if rs is None else rs >= 1.0))
+    rows.append(("bulk >= 0.6x direct", f"{fmt(pp, 2)} vs {fmt(d, 2)} Gbit/s; paired ratio {fmt(rd, 2)}x",
+                 None if rd is None else rd >= 0.6))
     u = get(results, "idle", "portpool-pool", 1, "user_b_per_conn")
     hu = get(results, "idle", "haproxy", 1, "user_b_per_conn")
     rows.append(("idle user RSS <= 2 KB per proxied connection",
@@ -196,7 +207,8 @@ def markdown(results, meta):
     L.append(f"Run: `bench/compare/run --{meta.get('mode', '?')}` at {meta.get('started', '?')} "
              f"(commit {meta.get('commit', '?')}; binaries built {meta.get('proxy_binary_time', '?')} from the working tree, "
              f"uncommitted changes in: {meta.get('uncommitted', '?')}), {meta.get('rounds', '?')} interleaved rounds of "
-             f"{meta.get('seconds', '?')} s per sample, medians shown. Kernel {meta.get('kernel', '?')}, "
+             f"{meta.get('seconds', '?')} s per sample; absolute figures are medians over the rounds, ratios (x HAProxy, x direct) "
+             f"are medians of the per-round ratios, since the contenders of one round saw the same machine load. Kernel {meta.get('kernel', '?')}, "
              f"{meta.get('cpus', '?')} CPUs shared with other builds: load average "
              f"{meta.get('loadavg_start', '?').replace(',', ' ')} at the start, "
              f"{meta.get('loadavg_end', '?').replace(',', ' ')} at the end. HAProxy {meta.get('haproxy', '?')}, "
@@ -222,11 +234,11 @@ def markdown(results, meta):
                 e = results[measure].get(c, {}).get(str(t))
                 if not e:
                     continue
-                ha = get(results, measure, "haproxy", t, "per_s")
-                d = get(results, measure, "direct", 1, "per_s")
+                xha = paired(results, measure, c, "haproxy", t, "per_s", 1 if c == "direct" else t)
+                xd = paired(results, measure, c, "direct", t, "per_s", 1)
                 errs = sum(s.get("socket_errors", 0) + s.get("non_2xx", 0) for s in e["samples"])
                 L.append(f"| {CONTENDER_LABEL[c]} | {t if c != 'direct' else '-'} | {fmt(e.get('per_s'))} | "
-                         f"{fmt(ratio(e.get('per_s'), ha), 2)} | {fmt(ratio(e.get('per_s'), d), 2)} | "
+                         f"{fmt(xha, 2)} | {fmt(xd, 2)} | "
                          f"{fmt(e.get('p50_us'))} | {fmt(e.get('p99_us'))} | {errs} | {fmt(e.get('load1'), 1)} |")
         L.append("")
         L.append(f"![{measure}](img/{measure}.png)")
@@ -241,8 +253,8 @@ def markdown(results, meta):
             if e:
                 g = e.get("gbit_s")
                 L.append(f"| {CONTENDER_LABEL[c]} | {fmt(g, 2)} | "
-                         f"{fmt(ratio(g, get(results, 'bulk', 'haproxy-splice', 1, 'gbit_s')), 2)} | "
-                         f"{fmt(ratio(g, get(results, 'bulk', 'direct', 1, 'gbit_s')), 2)} | {fmt(e.get('load1'), 1)} |")
+                         f"{fmt(paired(results, 'bulk', c, 'haproxy-splice', 1, 'gbit_s'), 2)} | "
+                         f"{fmt(paired(results, 'bulk', c, 'direct', 1, 'gbit_s'), 2)} | {fmt(e.get('load1'), 1)} |")
         L.append("")
         L.append("![bulk](img/bulk.png)")
         L.append("")
