@@ -8,6 +8,7 @@ set grid ytics
 set key top right
 set xtics rotate by -20 scale 0
 set yrange [0:*]
+set xrange [-0.6:*]   # histograms start at x = 0; no empty slot on the left
 
 set output imgdir."/churn.png"
 set style histogram clustered gap 1
@@ -35,12 +36,14 @@ plot datadir."/idle.dat" using 2:xtic(1) notitle lc rgb "#ccbb44", \
 
 set output imgdir."/capacity.png"
 set title "Capacity: connections held to one backend, 4 sources x 1,000 ports"
-set ylabel "connections held"
+set ylabel "upstream connections"
+set yrange [0:4800]
 plot datadir."/capacity.dat" using 2:xtic(1) notitle lc rgb "#aa3377", \
      4000 with lines dt 2 lw 2 lc rgb "#222222" title "4 x 1,000"
 
 set output imgdir."/connect.png"
 set style data linespoints
+set xrange [*:*]
 set xtics norotate
 set title "Connect cost versus occupancy (portpool-bench-connect, 10,000 ports)"
 set xlabel "occupancy of the port space (%)"

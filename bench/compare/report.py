@@ -20,6 +20,7 @@ CONTENDER_LABEL = {
     "nginx-bind": "nginx 1.22 stream, proxy_bind",
     "portpool-kernel": "portpool-proxy, kernel mode",
     "portpool-pool": "portpool-proxy, pool mode",
+    "portpool-pool-256k": "portpool-proxy, pool mode, --buffer-size 256 KiB",
 }
 
 
