@@ -205,7 +205,8 @@ def markdown(results, meta):
     L = []
     L.append(BEGIN)
     L.append("")
-    L.append(f"Run: `bench/compare/run --{meta.get('mode', '?')}` at {meta.get('started', '?')} "
+    L.append(f"Run: `bench/compare/run --{meta.get('mode', '?')} --rounds {meta.get('rounds', '?')} "
+             f"--seconds {meta.get('seconds', '?')}` at {meta.get('started', '?')} "
              f"(commit {meta.get('commit', '?')}; binaries built {meta.get('proxy_binary_time', '?')} from the working tree, "
              f"uncommitted changes in: {meta.get('uncommitted', '?')}), {meta.get('rounds', '?')} interleaved rounds of "
              f"{meta.get('seconds', '?')} s per sample; absolute figures are medians over the rounds, ratios (x HAProxy, x direct) "
