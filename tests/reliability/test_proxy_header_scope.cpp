@@ -2,7 +2,6 @@
 // client carries the scope id ("PROXY TCP6 fe80::1%eth0 ..."), which the protocol does
 // not allow (addresses as inet_ntop writes them) and which readers such as HAProxy
 // reject, so the backend drops the connection. Known failure until the writer drops it.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "proxy_protocol.hpp"
 
 #include <doctest/doctest.h>
