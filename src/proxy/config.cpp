@@ -246,6 +246,15 @@ std::string format_duration(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
+// Program_options' what() substitutes placeholders such as %canonical_option% in its
+// message template, and loops forever when the offending key itself contains one (found
+// by fuzzing: "x%canonical_option% = 1"). Such keys get a message built here instead.
+static std::string option_error_text(const po::error_with_option_name& e) {
+  const auto name = e.get_option_name();
+  if (name.find('%') == std::string::npos) return e.what();
+  return "unrecognised option \"" + name + "\"";
+}
+
 config_outcome parse_config(const std::vector<std::string>& args) {
   const auto description = describe_options();
   try {
@@ -262,12 +271,16 @@ config_outcome parse_config(const std::vector<std::string>& args) {
       if (!file) return config_error{"cannot read --config " + quoted(path)};
       try {
         po::store(po::parse_config_file(file, description), vm);
+      } catch (const po::error_with_option_name& e) {
+        return config_error{"bad --config " + quoted(path) + ": " + option_error_text(e)};
       } catch (const po::error& e) {
         return config_error{"bad --config " + quoted(path) + ": " + e.what()};
       }
     }
     po::notify(vm);
     return convert(vm);
+  } catch (const po::error_with_option_name& e) {
+    return config_error{option_error_text(e)};
   } catch (const po::error& e) {
     return config_error{e.what()};
   } catch (const bad_input& e) {

@@ -21,7 +21,11 @@ void put16(std::vector<std::uint8_t>& out, std::uint16_t v) {
 std::vector<std::uint8_t> proxy_header_v1(const asio::ip::tcp::endpoint& client,
                                           const asio::ip::tcp::endpoint& frontend) {
   const bool v4 = client.address().is_v4() && frontend.address().is_v4();
-  auto text = [&](const asio::ip::address& a) { return v4 ? a.to_string() : as_v6(a).to_string(); };
+  // No scope id ("fe80::1%eth0"): the protocol carries addresses as inet_ntop writes
+  // them, and readers such as HAProxy reject the '%'.
+  auto text = [&](const asio::ip::address& a) {
+    return v4 ? a.to_string() : asio::ip::address_v6(as_v6(a).to_bytes()).to_string();
+  };
   const std::string line = std::string("PROXY ") + (v4 ? "TCP4 " : "TCP6 ") +
                            text(client.address()) + " " + text(frontend.address()) + " " +
                            std::to_string(client.port()) + " " + std::to_string(frontend.port()) +

@@ -42,13 +42,9 @@ tcp::endpoint endpoint_from(byte_reader& in) {
   asio::ip::address_v6::bytes_type b;
   for (auto& x : b)
     x = in.next();
-  // A scope id only when the input asks for one (kind 3, 7...): link-local clients have
-  // one. Known bug: proxy_header_v1 writes it ("fe80::1%eth0"), which no PROXY reader
-  // accepts; tests/reliability/test_proxy_header_scope.cpp holds it (ctest -C
-  // known_failure). Until the writer drops scope ids, scoped endpoints are fuzzed only
-  // with PORTPOOL_FUZZ_SCOPED=1 so the CI run looks for other bugs.
-  static const bool scoped = std::getenv("PORTPOOL_FUZZ_SCOPED") != nullptr;
-  const unsigned long scope = scoped && kind % 4 == 3 ? in.next() : 0;
+  // A scope id when the input asks for one (kind 3, 7...): link-local clients have one,
+  // and the v1 writer must drop it (tests/reliability/test_proxy_header_scope.cpp).
+  const unsigned long scope = kind % 4 == 3 ? in.next() : 0;
   return {asio::ip::address_v6(b, scope), port};
 }
 

@@ -1,7 +1,7 @@
 // Found by tests/fuzz/fuzz_proxy_protocol.cpp: the PROXY v1 header for a link-local IPv6
 // client carries the scope id ("PROXY TCP6 fe80::1%eth0 ..."), which the protocol does
 // not allow (addresses as inet_ntop writes them) and which readers such as HAProxy
-// reject, so the backend drops the connection. Known failure until the writer drops it.
+// reject, so the backend dropped the connection. Fixed: the writer drops the scope id.
 #include "proxy_protocol.hpp"
 
 #include <doctest/doctest.h>
