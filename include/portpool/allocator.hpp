@@ -127,12 +127,23 @@ public:
   /// used/capacity, e.g. "no free source port toward 127.0.0.1:8080: 800 of 800 in use...".
   [[nodiscard]] lease acquire(const endpoint& destination);
 
-  /// Slots toward `destination` in all: sources of its family x ports of this partition.
+  /// Slots toward `destination` usable now: enabled sources of its family x ports of
+  /// this partition.
   std::uint64_t capacity(const endpoint& destination) const noexcept;
   /// Ports each source contributes (the partition's share of options().ports).
   std::size_t ports_per_source() const noexcept;
   /// One line on a destination's state, for error messages and logs.
   std::string describe(const endpoint& destination) const;
+
+  /// Takes `source` out of rotation (enabled = false) or puts it back, for every
+  /// destination, e.g. when it cannot be bound or health checks fail from it. While out,
+  /// acquire never returns it; its leases stay valid and their slots are held back when
+  /// released; the destinations' capacity and usage levels count only enabled sources (an
+  /// alert may fire). Returns false when `source` is not in options().sources. Safe while
+  /// traffic flows; O(destinations x ports) under each destination's lock in turn.
+  bool set_source_enabled(const ip_address& source, bool enabled);
+  /// False while `source` is out of rotation (or is not one of the sources).
+  bool source_enabled(const ip_address& source) const noexcept;
 
   /// Figures of every destination seen so far, sorted by destination. Takes each
   /// destination's lock briefly; safe while traffic flows.

@@ -42,8 +42,10 @@ struct usage_limits {
 
 /// Figures of one group: a destination as a whole, or one source address toward it.
 struct group_usage {
-  std::uint64_t in_use = 0;       ///< slots leased now
-  std::uint64_t capacity = 0;     ///< slots in all (sources x ports, or ports for one source)
+  /// Slots leased now; may exceed capacity while leases of a source taken out of
+  /// rotation are still open.
+  std::uint64_t in_use = 0;
+  std::uint64_t capacity = 0;     ///< usable: enabled sources x ports; a source: ports
   std::uint64_t high_water = 0;   ///< most slots leased at once
   std::uint64_t acquisitions = 0; ///< successful acquires
   std::uint64_t exhaustions = 0;  ///< acquires refused because no slot was free
@@ -58,6 +60,7 @@ struct group_usage {
 struct source_usage {
   ip_address source;
   group_usage usage;
+  bool enabled = true; ///< false while source_allocator::set_source_enabled took it out
 };
 
 struct destination_usage {

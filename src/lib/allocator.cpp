@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -66,7 +67,12 @@ struct destination_state {
   const std::size_t ports;                  // slots per source
 
   spin_lock mutex;
-  port_bitmap free;       // slot = port_index * sources.size() + source_index
+  port_bitmap free; // slot = port_index * sources.size() + source_index
+  // Slots marked used in `free` only because their source is out of rotation. Empty until
+  // a source is first taken out (set_source_enabled allocates it, outside the hot path).
+  std::vector<bool> parked;
+  std::vector<char> source_enabled; // per source index: this destination's view
+  std::size_t enabled_sources = 0;
   std::size_t cursor = 0; // next search starts here: recently freed slots come last
   std::deque<std::pair<time_point, std::uint32_t>> quarantined; // FIFO: one fixed duration
   group_state total;
@@ -88,6 +94,19 @@ public:
     if (ports.empty())
       throw bad_input("bad partition \"" + options.slice.to_string() + "\": " + std::to_string(n) +
                       " ports leave this partition none");
+    enabled = std::make_unique<std::atomic<bool>[]>(options.sources.size());
+    for (std::size_t i = 0; i < options.sources.size(); ++i)
+      enabled[i] = true;
+  }
+
+  bool is_enabled(std::uint32_t source) const noexcept {
+    return enabled[source].load(std::memory_order_relaxed);
+  }
+
+  std::optional<std::uint32_t> index_of(const ip_address& source) const noexcept {
+    for (std::uint32_t i = 0; i < options.sources.size(); ++i)
+      if (options.sources[i] == source) return i;
+    return std::nullopt;
   }
 
   time_point now() const {
@@ -99,6 +118,17 @@ public:
     for (std::uint32_t i = 0; i < options.sources.size(); ++i)
       if (options.sources[i].is_v4() == d.address.is_v4()) out.push_back(i);
     return out;
+  }
+
+  // Sources of d's family: in all, and in rotation now.
+  std::pair<std::size_t, std::size_t> count_sources(const endpoint& d) const noexcept {
+    std::size_t all = 0, in_rotation = 0;
+    for (std::uint32_t i = 0; i < options.sources.size(); ++i)
+      if (options.sources[i].is_v4() == d.address.is_v4()) {
+        ++all;
+        in_rotation += is_enabled(i);
+      }
+    return {all, in_rotation};
   }
 
   destination_state* find(const endpoint& d) const {
@@ -129,7 +159,9 @@ public:
   }
 
   allocator_options options;
-  std::vector<std::uint16_t> ports; // this partition's ports, ascending
+  std::vector<std::uint16_t> ports;             // this partition's ports, ascending
+  std::unique_ptr<std::atomic<bool>[]> enabled; // per options.sources index
+  std::mutex enable_mutex;                      // one set_source_enabled at a time
   mutable std::shared_mutex map_mutex;
   std::unordered_map<endpoint, std::unique_ptr<destination_state>, endpoint_hash> destinations;
 };
@@ -137,14 +169,38 @@ public:
 destination_state::destination_state(allocator_core& c, endpoint d, std::vector<std::uint32_t> s,
                                      std::size_t p)
     : core(c), destination(std::move(d)), sources(std::move(s)), ports(p), free(sources.size() * p),
-      per_source(sources.size()) {
+      source_enabled(sources.size(), 1), per_source(sources.size()) {
   const auto& t = core.options.thresholds;
-  total.set_limits(sources.size() * ports, t);
   for (auto& g : per_source)
     g.set_limits(ports, t);
+  // A source already out of rotation when the destination is first used: its slots are
+  // parked from the start (a concurrent set_source_enabled repeats this idempotently).
+  for (std::size_t j = 0; j < sources.size(); ++j) {
+    if (core.is_enabled(sources[j])) continue;
+    if (parked.empty()) parked.assign(free.size(), false);
+    source_enabled[j] = 0;
+    for (std::size_t k = 0; k < ports; ++k) {
+      free.set_used(k * sources.size() + j);
+      parked[k * sources.size() + j] = true;
+    }
+  }
+  enabled_sources =
+      static_cast<std::size_t>(std::count(source_enabled.begin(), source_enabled.end(), char{1}));
+  total.set_limits(enabled_sources * ports, t);
 }
 
 namespace {
+
+// A slot coming back from a lease or from quarantine: free, or parked while its source
+// is out of rotation. Caller holds s.mutex. When `parked` is not allocated yet the
+// set_source_enabled that turned the source off has not reached this destination: it
+// parks the slot when it does.
+void return_slot(destination_state& s, std::size_t slot) noexcept {
+  if (!s.parked.empty() && !s.core.is_enabled(s.sources[slot % s.sources.size()]))
+    s.parked[slot] = true;
+  else
+    s.free.set_free(slot);
+}
 
 // Frees quarantined slots whose time is up. Caller holds s.mutex.
 void expire_quarantine(destination_state& s) {
@@ -153,7 +209,7 @@ void expire_quarantine(destination_state& s) {
   while (!s.quarantined.empty() && s.quarantined.front().first <= now) {
     const auto slot = s.quarantined.front().second;
     s.quarantined.pop_front();
-    s.free.set_free(slot);
+    return_slot(s, slot);
     --s.total.usage.quarantined;
     --s.per_source[slot % s.sources.size()].usage.quarantined;
   }
@@ -185,8 +241,44 @@ destination_usage copy_usage(destination_state& s) {
   destination_usage u{s.destination, s.total.usage, {}};
   u.sources.reserve(s.sources.size());
   for (std::size_t i = 0; i < s.sources.size(); ++i)
-    u.sources.push_back({s.core.options.sources[s.sources[i]], s.per_source[i].usage});
+    u.sources.push_back(
+        {s.core.options.sources[s.sources[i]], s.per_source[i].usage, s.source_enabled[i] != 0});
   return u;
+}
+
+// Brings one destination's view of source `global` in line with the allocator's flag:
+// parks its free slots or unparks them, and resizes the destination's capacity. Returns
+// the destination's level change, if any, to deliver after the lock.
+std::optional<usage_alert> apply_source_state(destination_state& s, std::uint32_t global) {
+  const auto it = std::find(s.sources.begin(), s.sources.end(), global);
+  if (it == s.sources.end()) return std::nullopt; // another family
+  const auto j = static_cast<std::size_t>(it - s.sources.begin());
+  const auto n = s.sources.size();
+  // Only set_source_enabled (serialised) and the constructor size `parked`: reading its
+  // size before taking the lock is safe. A source never parked here needs no enabling.
+  const bool on = s.core.is_enabled(global);
+  if (on && s.parked.empty()) return std::nullopt;
+  std::vector<bool> parked;
+  if (s.parked.empty()) parked.assign(s.free.size(), false); // allocate outside the lock
+  std::lock_guard lock(s.mutex);
+  if (s.parked.empty()) s.parked.swap(parked);
+  if ((s.source_enabled[j] != 0) == on) return std::nullopt;
+  s.source_enabled[j] = on;
+  for (std::size_t p = 0; p < s.ports; ++p) {
+    const auto slot = p * n + j;
+    if (on && s.parked[slot]) {
+      s.parked[slot] = false;
+      s.free.set_free(slot);
+    } else if (!on && s.free.is_free(slot)) {
+      s.free.set_used(slot);
+      s.parked[slot] = true;
+    }
+  }
+  s.enabled_sources = on ? s.enabled_sources + 1 : s.enabled_sources - 1;
+  std::optional<usage_alert> alert;
+  s.total.set_limits(s.enabled_sources * s.ports, s.core.options.thresholds);
+  s.total.update_level(alert, s.destination, std::nullopt);
+  return alert;
 }
 
 } // namespace
@@ -247,7 +339,7 @@ void lease::give_back(bool quarantine) noexcept {
     ++total.usage.conflicts;
     ++source.usage.conflicts;
   } else {
-    s->free.set_free(slot_);
+    detail::return_slot(*s, slot_);
   }
   if (detail::left_band(*s, source_index_)) detail::report_level_changes(*s, source_index_, lock);
 }
@@ -317,20 +409,48 @@ lease source_allocator::acquire(const endpoint& d) {
 }
 
 std::uint64_t source_allocator::capacity(const endpoint& d) const noexcept {
-  return core_->sources_for(d).size() * core_->ports.size();
+  return core_->count_sources(d).second * core_->ports.size();
 }
 
 std::size_t source_allocator::ports_per_source() const noexcept { return core_->ports.size(); }
 
 std::string source_allocator::describe(const endpoint& d) const {
-  const auto sources = core_->sources_for(d).size();
+  const auto [sources, in_rotation] = core_->count_sources(d);
   const auto u = usage(d);
   const auto used = u ? u->usage.in_use : 0;
   const auto quarantined = u ? u->usage.quarantined : 0;
+  const auto out = sources - in_rotation;
   return d.to_string() + ": " + std::to_string(used) + " of " + std::to_string(capacity(d)) +
-         " in use, " + std::to_string(quarantined) + " quarantined (" + std::to_string(sources) +
-         " sources x " + std::to_string(core_->ports.size()) +
-         " ports); add source addresses or ports";
+         " in use, " + std::to_string(quarantined) + " quarantined (" +
+         std::to_string(in_rotation) + " sources x " + std::to_string(core_->ports.size()) +
+         " ports" + (out ? ", " + std::to_string(out) + " sources out of rotation" : "") +
+         "); add source addresses or ports";
+}
+
+bool source_allocator::set_source_enabled(const ip_address& source, bool enabled) {
+  const auto index = core_->index_of(source);
+  if (!index) return false;
+  std::lock_guard serial(core_->enable_mutex);
+  core_->enabled[*index].store(enabled, std::memory_order_relaxed);
+  std::vector<detail::destination_state*> states;
+  {
+    std::shared_lock lock(core_->map_mutex);
+    for (const auto& [d, s] : core_->destinations)
+      states.push_back(s.get());
+  }
+  for (auto* s : states)
+    if (const auto alert = detail::apply_source_state(*s, *index)) {
+      try {
+        core_->deliver({alert, std::nullopt});
+      } catch (...) {
+      }
+    }
+  return true;
+}
+
+bool source_allocator::source_enabled(const ip_address& source) const noexcept {
+  const auto index = core_->index_of(source);
+  return index && core_->is_enabled(*index);
 }
 
 usage_snapshot source_allocator::snapshot() const {

@@ -35,7 +35,8 @@ void health_checker::stop() {
     t.cancel();
 }
 
-asio::awaitable<std::string> health_checker::probe(backend& b, const ip_address* source) {
+asio::awaitable<health_checker::probe_result> health_checker::probe(backend& b,
+                                                                    const ip_address* source) {
   tcp::socket socket(io_);
   boost::system::error_code ec;
   socket.open(b.address.protocol(), ec);
@@ -46,7 +47,7 @@ asio::awaitable<std::string> health_checker::probe(backend& b, const ip_address*
     socket.set_option(bind_no_port(true), ec);
     if (!ec) socket.bind(tcp::endpoint(to_asio(*source), 0), ec);
   }
-  if (ec) co_return "cannot bind: " + ec.message();
+  if (ec) co_return probe_result{"cannot bind: " + ec.message(), source != nullptr};
   const auto timeout =
       std::min(shared_.config.connect_timeout,
                std::max(shared_.config.health_interval, std::chrono::milliseconds(100)));
@@ -59,7 +60,7 @@ asio::awaitable<std::string> health_checker::probe(backend& b, const ip_address*
     why = cec.message();
   socket.set_option(asio::socket_base::linger(true, 0), ec); // RST: no TIME_WAIT per probe
   socket.close(ec);
-  co_return why;
+  co_return probe_result{why};
 }
 
 asio::awaitable<void> health_checker::check_loop(backend& b, std::size_t first_source) {
@@ -73,22 +74,26 @@ asio::awaitable<void> health_checker::check_loop(backend& b, std::size_t first_s
     co_await timer.async_wait(token);
     if (stopped_) co_return;
     const std::size_t first = pool ? next++ % sources.size() : 0;
-    auto why = co_await probe(b, pool ? &sources[first] : nullptr);
+    const auto result = co_await probe(b, pool ? &sources[first] : nullptr);
     if (stopped_) co_return;
-    if (!why.empty() && pool && sources.size() > 1) {
+    if (result.cannot_bind) { // the address, not the backend: no need to ask twice
+      record_source(first, false, b, result.why, true);
+      continue;
+    }
+    if (!result.ok() && pool && sources.size() > 1) {
       // Dead backend or broken source? Ask again from the next source address.
       const std::size_t second = next++ % sources.size();
       const auto again = co_await probe(b, &sources[second]);
       if (stopped_) co_return;
-      if (again.empty()) {
-        record_source(first, false, b, why);
+      if (again.ok()) {
+        record_source(first, false, b, result.why);
         record_source(second, true, b, {});
         record_backend(b, backend_counts, true, {});
         continue;
       }
     }
-    if (pool && why.empty()) record_source(first, true, b, {});
-    record_backend(b, backend_counts, why.empty(), why);
+    if (pool && result.ok()) record_source(first, true, b, {});
+    record_backend(b, backend_counts, result.ok(), result.why);
   }
 }
 
@@ -111,24 +116,33 @@ void health_checker::record_backend(backend& b, counts& c, bool ok, const std::s
 }
 
 void health_checker::record_source(std::size_t index, bool ok, const backend& b,
-                                   const std::string& why) {
+                                   const std::string& why, bool at_once) {
   auto& c = source_counts_[index];
   auto& up = shared_.source_up[index];
-  const auto name = shared_.config.sources[index].to_string();
+  const auto& source = shared_.config.sources[index];
   if (ok) {
     c.failures = 0;
     if (++c.successes == rise && !up.load()) {
       up.store(true);
-      spdlog::info("source {} is UP again: health checks from it succeed", name);
+      shared_.allocator->set_source_enabled(source, true);
+      spdlog::info("source {} is UP again: health checks from it succeed; back in rotation",
+                   source.to_string());
     }
     return;
   }
   c.successes = 0;
-  if (++c.failures == fall && up.load()) {
+  ++c.failures;
+  if ((c.failures >= fall || at_once) && up.load()) {
     up.store(false);
-    spdlog::error("source {} is DOWN: cannot reach {} ({}) while other sources can; check the "
-                  "address is configured on this host and routed",
-                  name, b.name, why);
+    shared_.allocator->set_source_enabled(source, false);
+    if (at_once)
+      spdlog::error("source {} is DOWN: {}; taken out of rotation (is the address configured "
+                    "on this host?)",
+                    source.to_string(), why);
+    else
+      spdlog::error("source {} is DOWN: cannot reach {} ({}) while other sources can; taken out "
+                    "of rotation: check the address is configured on this host and routed",
+                    source.to_string(), b.name, why);
   }
 }
 

@@ -18,7 +18,9 @@ namespace portpool::proxy {
 /// 3 failed checks in a row and up after 2 good ones. When a check fails from one source
 /// it is repeated at once from the next: if that succeeds, the first source is blamed
 /// instead of the backend, and a source blamed 3 times in a row is marked down (up again
-/// after 2 good checks). Runs on `io`; the flags it sets are atomics read by every thread.
+/// after 2 good checks). A source that cannot even be bound (not an address of this host)
+/// is marked down at once. A source marked down is taken out of the allocator's rotation
+/// until it is up again. Runs on `io`; the flags it sets are atomics read by every thread.
 class health_checker {
 public:
   health_checker(boost::asio::io_context& io, shared_state& shared);
@@ -30,10 +32,15 @@ private:
     unsigned failures = 0, successes = 0;
   };
   boost::asio::awaitable<void> check_loop(backend& b, std::size_t first_source);
-  /// One probe; empty on success, else why it failed.
-  boost::asio::awaitable<std::string> probe(backend& b, const ip_address* source);
+  struct probe_result {
+    std::string why;          ///< empty on success, else why the probe failed
+    bool cannot_bind = false; ///< the source address itself was refused by bind()
+    bool ok() const noexcept { return why.empty(); }
+  };
+  boost::asio::awaitable<probe_result> probe(backend& b, const ip_address* source);
   void record_backend(backend& b, counts& c, bool ok, const std::string& why);
-  void record_source(std::size_t index, bool ok, const backend& b, const std::string& why);
+  void record_source(std::size_t index, bool ok, const backend& b, const std::string& why,
+                     bool at_once = false);
 
   boost::asio::io_context& io_;
   shared_state& shared_;

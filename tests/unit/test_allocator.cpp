@@ -310,6 +310,153 @@ TEST_SUITE("allocator") {
     CHECK(u->usage.high_water == 128);
   }
 
+  TEST_CASE("a source out of rotation is never leased; its slots come back when it returns") {
+    std::vector<usage_alert> alerts;
+    auto o = options("127.0.0.2-127.0.0.3", "20000-20009"); // 20 slots
+    o.on_alert = [&](const usage_alert& a) { alerts.push_back(a); };
+    source_allocator pool(std::move(o));
+    const auto two = *ip_address::parse("127.0.0.2"), three = *ip_address::parse("127.0.0.3");
+    std::error_code ec;
+    std::vector<lease> held;
+    for (int i = 0; i < 4; ++i) // 2 from each source: slots interleave
+      held.push_back(pool.acquire(backend_a, ec));
+    CHECK(pool.usage(backend_a)->sources[1].usage.in_use == 2);
+
+    CHECK(pool.set_source_enabled(three, false));
+    CHECK_FALSE(pool.source_enabled(three));
+    CHECK(pool.source_enabled(two));
+    CHECK_FALSE(pool.set_source_enabled(*ip_address::parse("192.0.2.1"), false)); // not a source
+    CHECK(pool.capacity(backend_a) == 10);
+    auto u = pool.usage(backend_a);
+    CHECK(u->usage.capacity == 10);
+    CHECK_FALSE(u->sources[1].enabled);
+    CHECK(u->sources[0].enabled);
+    // 4 of 10 in use: below 80%, no alert yet. Then .2's other 8 ports, from .2 only.
+    CHECK(alerts.empty());
+    for (int i = 0; i < 8; ++i) {
+      held.push_back(pool.acquire(backend_a, ec));
+      REQUIRE_FALSE(ec);
+      CHECK(held.back().source() == two);
+    }
+    (void)pool.acquire(backend_a, ec);
+    CHECK(ec == errc::exhausted);
+    // The leases still open on .3 count: 12 in use against 10 usable.
+    CHECK(pool.usage(backend_a)->usage.in_use == 12);
+    CHECK(pool.usage(backend_a)->sources[0].usage.in_use == 10);
+    REQUIRE_FALSE(alerts.empty());
+    CHECK(alerts.back().capacity == 10);
+    CHECK(alerts.back().current == usage_level::critical);
+    CHECK_THROWS_WITH_AS((void)pool.acquire(backend_a),
+                         doctest::Contains("(1 sources x 10 ports, 1 sources out of rotation)"),
+                         std::system_error);
+
+    // A lease of the disabled source, released, is held back rather than reused.
+    held.erase(std::find_if(held.begin(), held.end(),
+                            [&](const lease& l) { return l && l.source() == three; }));
+    CHECK(pool.usage(backend_a)->sources[1].usage.in_use == 1);
+    (void)pool.acquire(backend_a, ec);
+    CHECK(ec == errc::exhausted);
+
+    // A destination first used while .3 is out gets no slot of it either.
+    for (int i = 0; i < 10; ++i)
+      CHECK(pool.acquire(backend_b, ec).source() == two);
+    CHECK(pool.capacity(backend_b) == 10);
+
+    // Back in rotation: its 9 free ports toward backend_a (one still leased) are usable.
+    CHECK(pool.set_source_enabled(three, true));
+    CHECK(pool.capacity(backend_a) == 20);
+    std::size_t from_three = 0;
+    for (int i = 0; i < 9; ++i) {
+      auto l = pool.acquire(backend_a, ec);
+      REQUIRE_FALSE(ec);
+      from_three += l.source() == three;
+      held.push_back(std::move(l));
+    }
+    CHECK(from_three == 9);
+    (void)pool.acquire(backend_a, ec);
+    CHECK(ec == errc::exhausted);
+    held.clear();
+    u = pool.usage(backend_a);
+    CHECK(u->usage.in_use == 0);
+    CHECK(u->usage.capacity == 20);
+    CHECK(u->usage.level == usage_level::ok);
+  }
+
+  TEST_CASE("a slot quarantined while its source goes out of rotation stays out after expiry") {
+    auto now = std::chrono::steady_clock::time_point{};
+    auto o = options("127.0.0.2-127.0.0.3", "20000");
+    o.quarantine = 10s;
+    o.clock = [&] { return now; };
+    source_allocator pool(std::move(o));
+    const auto three = *ip_address::parse("127.0.0.3");
+    std::error_code ec;
+    auto a = pool.acquire(backend_a, ec), b = pool.acquire(backend_a, ec);
+    auto& on_three = a.source() == three ? a : b;
+    on_three.quarantine();
+    pool.set_source_enabled(three, false);
+    now += 11s;
+    (void)pool.acquire(backend_a, ec);
+    CHECK(ec == errc::exhausted);
+    CHECK(pool.usage(backend_a)->usage.quarantined == 0);
+    pool.set_source_enabled(three, true);
+    CHECK(pool.acquire(backend_a, ec).source() == three);
+  }
+
+  TEST_CASE("taking sources in and out while two threads churn never leases a disabled one") {
+    source_allocator pool(options("127.0.0.2-127.0.0.5", "20000-20031")); // 128 slots
+    const auto flip = *ip_address::parse("127.0.0.5");
+    // Odd while `flip` is surely out of rotation: set after disabling, bumped again before
+    // enabling. A lease taken with the same odd epoch before and after must not be `flip`.
+    std::atomic<unsigned> epoch{0};
+    std::atomic<int> leased_while_disabled{0};
+    auto work = [&] {
+      std::vector<lease> mine;
+      for (int op = 0; op < 50000; ++op) {
+        if (op % 3 != 2 && mine.size() < 40) {
+          std::error_code ec;
+          const auto before = epoch.load();
+          auto l = pool.acquire(backend_a, ec);
+          const auto after = epoch.load();
+          if (!ec && before == after && before % 2 == 1 && l.source() == flip)
+            ++leased_while_disabled;
+          if (!ec) mine.push_back(std::move(l));
+        } else if (!mine.empty()) {
+          mine.pop_back();
+        }
+      }
+    };
+    std::atomic<bool> stop{false};
+    std::thread a(work), b(work);
+    std::thread toggler([&] {
+      for (int i = 0; i < 2000 && !stop.load(); ++i) {
+        if (i % 2 == 0) {
+          pool.set_source_enabled(flip, false);
+          ++epoch;
+        } else {
+          ++epoch;
+          pool.set_source_enabled(flip, true);
+        }
+        std::this_thread::yield();
+      }
+    });
+    a.join();
+    b.join();
+    stop = true;
+    toggler.join();
+    CHECK(leased_while_disabled.load() == 0);
+    pool.set_source_enabled(flip, true);
+    const auto u = pool.usage(backend_a);
+    CHECK(u->usage.in_use == 0);
+    CHECK(u->usage.capacity == 128);
+    // Every slot is free again: all 128 can be leased at once.
+    std::vector<lease> all;
+    std::error_code ec;
+    for (int i = 0; i < 128; ++i) {
+      all.push_back(pool.acquire(backend_a, ec));
+      REQUIRE_FALSE(ec);
+    }
+  }
+
   TEST_CASE("bad options are refused with the value") {
     allocator_options o{.sources = {}, .ports = port_set::parse("20000")};
     CHECK_THROWS_AS(source_allocator{o}, bad_input);
