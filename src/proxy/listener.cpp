@@ -68,7 +68,7 @@ asio::awaitable<void> accept_loop(worker& w, tcp::acceptor& acceptor) {
     backoff = 10ms;
     bump(counters.clients_active);
     bump(counters.clients_total);
-    asio::co_spawn(w.io, run_session(w, std::move(socket)), asio::detached);
+    start_session(w, std::move(socket));
   }
 }
 

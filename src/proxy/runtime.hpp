@@ -83,17 +83,19 @@ private:
 };
 
 /// One worker thread: its own io_context (one thread runs it, so sessions need no
-/// strand), acceptors, relay buffers and round-robin cursor.
+/// strand), acceptors, relay buffers and round-robin cursor. Member order matters: the
+/// io_context is destroyed before the session list and buffers, because destroying it
+/// destroys pending handlers, and with them the last references to open sessions.
 struct worker {
   worker(shared_state& s, unsigned index)
-      : shared(s), io(1), buffers(s.config.buffer_size), id(index) {
+      : shared(s), buffers(s.config.buffer_size), io(1), id(index) {
     cursor.next = index; // threads start at different places in the rotation
   }
   shared_state& shared;
-  boost::asio::io_context io;
   buffer_pool buffers;
   balancer::cursor cursor;
   session_list sessions;
+  boost::asio::io_context io;
   std::vector<boost::asio::ip::tcp::acceptor> acceptors;
   unsigned id;
 };

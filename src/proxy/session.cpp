@@ -4,9 +4,8 @@
 #include "proxy_protocol.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -15,16 +14,19 @@
 namespace portpool::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
 constexpr auto token = asio::as_tuple(asio::use_awaitable);
 
-// Ends one relay direction; carries why, for the access log.
+// Ends the connect phase (non-blocking mode, PROXY header); carries why, for the
+// access log. The relay itself throws nothing.
 struct relay_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// Reads in a row on one direction before other connections get a turn.
+constexpr int pump_rounds = 16;
 
 std::string fix_for(const shared_state& shared, const backend& b, failure_reason reason,
                     const std::error_code& ec) {
@@ -94,19 +96,6 @@ void session::abort() noexcept {
   upstream_.close(ignored);
 }
 
-asio::awaitable<void> session::run() {
-  try {
-    if (!co_await connect_upstream()) {
-      write_access_log();
-      co_return;
-    }
-    co_await relay();
-  } catch (const std::exception& e) {
-    if (end_.empty()) end_ = std::string("error: ") + e.what();
-  }
-  write_access_log();
-}
-
 asio::awaitable<bool> session::connect_upstream() {
   const auto& c = shared_.config;
   backend* tried[101]; // --retries is at most 100
@@ -167,73 +156,139 @@ void session::log_no_backend(const std::string& failures) {
       suppressed ? " (" + std::to_string(suppressed) + " similar lines held back)" : std::string());
 }
 
-asio::awaitable<void> session::relay_both() {
-  // Both directions at once; an error in one (thrown) cancels the other. Caught here so
-  // that relay()'s race with the idle timer sees a finished relay, not a failed branch
-  // (the || operator waits for a branch that *succeeds*).
+asio::awaitable<void> session::start(boost::intrusive_ptr<session> self) {
   try {
-    co_await (transfer(client_, upstream_, true) && transfer(upstream_, client_, false));
-    if (end_.empty()) end_ = "closed";
+    if (!co_await self->connect_upstream()) {
+      self->write_access_log();
+      co_return;
+    }
   } catch (const std::exception& e) {
-    if (end_.empty()) end_ = std::string("error: ") + e.what();
-  }
-}
-
-asio::awaitable<void> session::relay() {
-  if (shared_.config.idle_timeout.count() == 0) {
-    co_await relay_both();
+    if (self->end_.empty()) self->end_ = std::string("error: ") + e.what();
+    self->write_access_log();
     co_return;
   }
-  auto outcome = co_await (relay_both() || watch_idle());
-  if (outcome.index() == 1) {
-    bump(shared_.counters.idle_timeouts);
-    end_ = "idle timeout";
-  }
+  self->start_relay(); // the handlers it starts keep the session alive from here
 }
 
-asio::awaitable<void> session::transfer(tcp::socket& from, tcp::socket& to, bool to_backend) {
-  auto& counter =
-      to_backend ? backend_->counters.bytes_to_backend : backend_->counters.bytes_to_client;
-  auto& total = to_backend ? bytes_to_backend_ : bytes_to_client_;
-  const char* from_name = to_backend ? "client" : "backend";
-  const char* to_name = to_backend ? "backend" : "client";
-  for (;;) {
-    // Wait for bytes without a buffer: an idle connection holds no relay memory.
-    auto [ec] = co_await from.async_wait(tcp::socket::wait_read, token);
-    if (ec) throw relay_error(std::string(from_name) + " wait: " + ec.message());
-    auto buffer = worker_.buffers.take();
-    for (;;) {
-      boost::system::error_code rec;
-      const auto n = from.read_some(asio::buffer(buffer.data(), buffer.size()), rec);
-      if (rec == asio::error::would_block) break;
-      if (rec == asio::error::eof) {
-        // Half-close: pass the FIN on and keep the other direction running.
-        boost::system::error_code ignored; // the peer may be gone; the other side sees it
-        to.shutdown(tcp::socket::shutdown_send, ignored);
-        co_return;
-      }
-      if (rec) throw relay_error(std::string(from_name) + " read: " + rec.message());
-      last_activity_ = std::chrono::steady_clock::now();
-      // Backpressure: nothing more is read from `from` until `to` took these bytes.
-      auto [wec, written] = co_await asio::async_write(to, asio::buffer(buffer.data(), n), token);
-      if (wec) throw relay_error(std::string(to_name) + " write: " + wec.message());
-      bump(counter, n);
-      total += n;
-      last_activity_ = std::chrono::steady_clock::now();
-      if (n < buffer.size()) break; // drained for now; wait again without the buffer
+void session::start_relay() {
+  last_activity_ = std::chrono::steady_clock::now();
+  if (shared_.config.idle_timeout.count() > 0) {
+    idle_timer_.emplace(worker_.io);
+    arm_idle_timer();
+  }
+  wait_readable(to_backend_);
+  wait_readable(to_client_);
+}
+
+void session::wait_readable(direction& d) {
+  // A readiness wait needs no buffer: an idle connection holds no relay memory.
+  d.from.async_wait(tcp::socket::wait_read,
+                    [self = boost::intrusive_ptr(this), &d](const boost::system::error_code& ec) {
+                      if (self->finished_) return;
+                      if (ec) return self->fail(d, true, "wait", ec);
+                      self->pump(d);
+                    });
+}
+
+// Moves bytes from d.from to d.to until the reader would block, the writer would block
+// (then waits for it: backpressure, nothing more is read meanwhile), EOF or an error.
+void session::pump(direction& d) {
+  if (!d.held) d.held.emplace(worker_.buffers.take());
+  const auto size = d.held->size();
+  for (int round = 0; round < pump_rounds; ++round) {
+    boost::system::error_code ec;
+    const auto n = d.from.read_some(asio::buffer(d.held->data(), size), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+    if (ec == asio::error::eof) {
+      // Half-close: pass the FIN on and keep the other direction running.
+      d.held.reset();
+      boost::system::error_code ignored; // the peer may be gone; the other side sees it
+      d.to.shutdown(tcp::socket::shutdown_send, ignored);
+      d.done = true;
+      if (to_backend_.done && to_client_.done) finish();
+      return;
     }
+    if (ec) return fail(d, true, "read", ec);
+    last_activity_ = std::chrono::steady_clock::now();
+    d.offset = 0;
+    d.length = n;
+    if (!flush(d)) return; // waiting for the writer, or failed
+    if (n < size) break;   // drained for now
   }
+  d.held.reset();
+  wait_readable(d); // also after pump_rounds full reads: the wait completes at once
 }
 
-asio::awaitable<void> session::watch_idle() {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  const auto idle = shared_.config.idle_timeout;
-  for (;;) {
-    timer.expires_at(last_activity_ + idle);
-    auto [ec] = co_await timer.async_wait(token);
-    if (ec) throw relay_error("idle timer: " + ec.message());
-    if (std::chrono::steady_clock::now() >= last_activity_ + idle) co_return;
+// Writes the rest of d.held; true when all of it went out.
+bool session::flush(direction& d) {
+  auto& counter =
+      d.to_backend ? backend_->counters.bytes_to_backend : backend_->counters.bytes_to_client;
+  auto& total = d.to_backend ? bytes_to_backend_ : bytes_to_client_;
+  while (d.offset < d.length) {
+    boost::system::error_code ec;
+    const auto n =
+        d.to.write_some(asio::buffer(d.held->data() + d.offset, d.length - d.offset), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      d.to.async_wait(tcp::socket::wait_write,
+                      [self = boost::intrusive_ptr(this),
+                       &d](const boost::system::error_code& wec) { self->on_writable(d, wec); });
+      return false;
+    }
+    if (ec) {
+      fail(d, false, "write", ec);
+      return false;
+    }
+    d.offset += n;
+    bump(counter, n);
+    total += n;
   }
+  return true;
+}
+
+void session::on_writable(direction& d, const boost::system::error_code& ec) {
+  if (finished_) return;
+  if (ec) return fail(d, false, "write wait", ec);
+  if (!flush(d)) return;
+  last_activity_ = std::chrono::steady_clock::now();
+  pump(d); // more may be waiting; pump waits for readiness if not
+}
+
+void session::arm_idle_timer() {
+  idle_timer_->expires_at(last_activity_ + shared_.config.idle_timeout);
+  idle_timer_->async_wait([self = boost::intrusive_ptr(this)](const boost::system::error_code& ec) {
+    if (ec || self->finished_) return;
+    if (std::chrono::steady_clock::now() < self->last_activity_ + self->shared_.config.idle_timeout)
+      return self->arm_idle_timer(); // there was traffic since: wait the rest
+    bump(self->shared_.counters.idle_timeouts);
+    if (self->end_.empty()) self->end_ = "idle timeout";
+    self->finish();
+  });
+}
+
+void session::fail(const direction& d, bool reading, const char* what,
+                   const boost::system::error_code& ec) {
+  // Reads and read waits are on d.from, writes on d.to.
+  const bool client_side = reading == d.to_backend;
+  if (end_.empty())
+    end_ = std::string("error: ") + (client_side ? "client " : "backend ") + what + ": " +
+           ec.message();
+  finish();
+}
+
+// Ends the relay: logs, then closes both sockets, which completes every pending wait with
+// operation_aborted; as their handlers return, the last reference goes and the session
+// is destroyed.
+void session::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (end_.empty()) end_ = "closed";
+  write_access_log();
+  to_backend_.held.reset();
+  to_client_.held.reset();
+  if (idle_timer_) idle_timer_->cancel();
+  boost::system::error_code ignored; // closing is all that is left to do
+  client_.close(ignored);
+  upstream_.close(ignored);
 }
 
 void session::write_access_log() {
@@ -258,9 +313,9 @@ void session::write_access_log() {
       end_);
 }
 
-asio::awaitable<void> run_session(worker& w, tcp::socket client) {
-  session s(w, std::move(client));
-  co_await s.run();
+void start_session(worker& w, tcp::socket client) {
+  boost::intrusive_ptr<session> s(new session(w, std::move(client)));
+  asio::co_spawn(w.io, session::start(std::move(s)), asio::detached);
 }
 
 } // namespace portpool::proxy

@@ -8,15 +8,21 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive_ptr.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace portpool::proxy {
 
-/// The state of one proxied connection. Lives in its coroutine's frame and is listed
-/// in its worker's session_list. Used on the worker's thread only.
+/// The state of one proxied connection, on the heap, kept alive by the handlers that
+/// refer to it (an intrusive count: one thread only) and listed in its worker's
+/// session_list. The connect phase is a coroutine (it ends once connected); the relay is
+/// plain completion handlers over readiness waits and non-blocking reads and writes, so
+/// an idle connection holds no coroutine frame and no buffer, and closing throws nothing.
 class session : public session_list::hook {
 public:
   session(worker& w, boost::asio::ip::tcp::socket client);
@@ -24,20 +30,40 @@ public:
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
-  /// Connects upstream and relays until both sides close, an error, the idle timeout
-  /// or abort(). Never throws.
-  boost::asio::awaitable<void> run();
+  /// Connects upstream, then starts the relay, which runs until both sides close, an
+  /// error, the idle timeout or abort(). Never throws.
+  static boost::asio::awaitable<void> start(boost::intrusive_ptr<session> self);
   /// Closes both sockets now (draining past --drain-timeout). Pending operations end
-  /// with operation_aborted and run() returns.
+  /// with operation_aborted and the session ends.
   void abort() noexcept;
 
+  friend void intrusive_ptr_add_ref(session* s) noexcept { ++s->refs_; }
+  friend void intrusive_ptr_release(session* s) noexcept {
+    if (--s->refs_ == 0) delete s;
+  }
+
 private:
+  /// One direction of the relay: bytes read from `from` and written to `to`. Holds a
+  /// buffer only while bytes it read are not yet written.
+  struct direction {
+    boost::asio::ip::tcp::socket& from;
+    boost::asio::ip::tcp::socket& to;
+    bool to_backend;
+    std::optional<buffer_pool::buffer> held;
+    std::size_t offset = 0, length = 0; ///< the unwritten part of `held`
+    bool done = false;                  ///< EOF passed on (half-closed)
+  };
+
   boost::asio::awaitable<bool> connect_upstream();
-  boost::asio::awaitable<void> relay();
-  boost::asio::awaitable<void> relay_both();
-  boost::asio::awaitable<void> transfer(boost::asio::ip::tcp::socket& from,
-                                        boost::asio::ip::tcp::socket& to, bool to_backend);
-  boost::asio::awaitable<void> watch_idle();
+  void start_relay();
+  void wait_readable(direction& d);
+  void pump(direction& d);
+  bool flush(direction& d);
+  void on_writable(direction& d, const boost::system::error_code& ec);
+  void arm_idle_timer();
+  void fail(const direction& d, bool reading, const char* what,
+            const boost::system::error_code& ec);
+  void finish();
   void log_no_backend(const std::string& failures);
   void write_access_log();
   void close_all() noexcept;
@@ -52,11 +78,16 @@ private:
   std::chrono::steady_clock::time_point started_, last_activity_;
   std::uint64_t bytes_to_backend_ = 0, bytes_to_client_ = 0;
   std::string end_; ///< why the session ended, for the access log
+  direction to_backend_{client_, upstream_, true};
+  direction to_client_{upstream_, client_, false};
+  std::optional<boost::asio::steady_timer> idle_timer_; ///< while relaying, if --idle-timeout
+  unsigned refs_ = 0;
   bool aborted_ = false;
+  bool finished_ = false;
 };
 
 /// Runs a session for an accepted client on the worker's thread. The caller has already
 /// counted the client in clients_active; the session uncounts it at the end.
-boost::asio::awaitable<void> run_session(worker& w, boost::asio::ip::tcp::socket client);
+void start_session(worker& w, boost::asio::ip::tcp::socket client);
 
 } // namespace portpool::proxy
