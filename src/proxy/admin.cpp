@@ -1,5 +1,6 @@
 #include "admin.hpp"
 
+#include "dashboard.hpp"
 #include "stats.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -42,6 +43,12 @@ http::response<http::string_body> answer(const shared_state& shared,
   }
   auto target = std::string_view(req.target());
   target = target.substr(0, target.find('?'));
+  if (target == "/") {
+    auto res = reply(http::status::ok, "text/html; charset=utf-8",
+                     render_dashboard(shared.config.thresholds));
+    res.set("Content-Security-Policy", dashboard_content_security_policy);
+    return res;
+  }
   if (target == "/metrics")
     return reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
                  render_prometheus(collect_figures(shared)));
@@ -55,7 +62,7 @@ http::response<http::string_body> answer(const shared_state& shared,
         return reply(http::status::ok, "text/plain", "ok\n");
     return reply(http::status::service_unavailable, "text/plain", "no backend is up\n");
   }
-  return reply(http::status::not_found, "text/plain", "try /metrics, /stats or /healthz\n");
+  return reply(http::status::not_found, "text/plain", "try /, /metrics, /stats or /healthz\n");
 }
 
 asio::awaitable<void> serve(tcp::socket socket, const shared_state& shared) {

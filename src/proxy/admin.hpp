@@ -1,5 +1,5 @@
 #pragma once
-// The admin endpoint (Boost.Beast): GET /metrics, /stats, /healthz.
+// The admin endpoint (Boost.Beast): GET / (the dashboard page), /metrics, /stats, /healthz.
 
 #include "runtime.hpp"
 

@@ -85,7 +85,7 @@ po::options_description describe_options() {
       "further backends tried after a failed connect, e.g. 3")(
       "health-interval", text()->default_value("2s"), "TCP health check period; 0 = off")(
       "admin", text()->default_value("127.0.0.1:9900"),
-      "ADDR:PORT of /metrics, /stats, /healthz; off to disable")(
+      "ADDR:PORT of / (dashboard), /metrics, /stats, /healthz; off to disable")(
       "warn", text()->default_value("80"), "usage warning threshold in percent, e.g. 80")(
       "crit", text()->default_value("95"), "usage critical threshold in percent, e.g. 95")(
       "log-level", text()->default_value("info"),
