@@ -28,6 +28,9 @@ tcp::acceptor open_acceptor(worker& w, const endpoint& at) {
     using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
     acceptor.set_option(reuse_port(true), ec);
   }
+  // Accepted sockets inherit TCP_NODELAY from the listener: one setsockopt per client
+  // saved.
+  if (!ec) acceptor.set_option(tcp::no_delay(true), ec);
   if (!ec) acceptor.bind(address, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("cannot listen on " + at.to_string() + ": " + ec.message());

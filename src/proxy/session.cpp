@@ -11,6 +11,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace portpool::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -27,6 +31,8 @@ struct relay_error : std::runtime_error {
 
 // Reads in a row on one direction before other connections get a turn.
 constexpr int pump_rounds = 16;
+
+boost::system::error_code os_error() { return {errno, boost::asio::error::get_system_category()}; }
 
 std::string fix_for(const shared_state& shared, const backend& b, failure_reason reason,
                     const std::error_code& ec) {
@@ -61,10 +67,16 @@ session::session(worker& w, tcp::socket client)
     : worker_(w), shared_(w.shared), client_(std::move(client)), upstream_(w.io),
       started_(std::chrono::steady_clock::now()), last_activity_(started_) {
   worker_.sessions.add(*this);
-  boost::system::error_code ignored; // a client that already left fails later, in the relay
+  // TCP_NODELAY comes from the listening socket (Linux copies it to accepted ones); the
+  // client's addresses are asked of the kernel only when something needs them.
+}
+
+void session::learn_addresses() {
+  if (addresses_known_) return;
+  addresses_known_ = true;
+  boost::system::error_code ignored; // a client that already left shows as 0.0.0.0:0
   client_address_ = client_.remote_endpoint(ignored);
   frontend_address_ = client_.local_endpoint(ignored);
-  client_.set_option(tcp::no_delay(true), ignored);
 }
 
 session::~session() {
@@ -131,12 +143,8 @@ asio::awaitable<bool> session::connect_upstream() {
   }
   boost::system::error_code ec;
   upstream_.set_option(tcp::no_delay(true), ec);
-  // The relay reads with read_some after a readiness wait; non-blocking mode makes a
-  // spurious wake-up return would_block instead of stalling the thread.
-  client_.non_blocking(true, ec);
-  if (!ec) upstream_.non_blocking(true, ec);
-  if (ec) throw relay_error("cannot set non-blocking mode: " + ec.message());
   if (c.send_proxy != proxy_header::none) {
+    learn_addresses();
     const auto header = c.send_proxy == proxy_header::v1
                             ? proxy_header_v1(client_address_, frontend_address_)
                             : proxy_header_v2(client_address_, frontend_address_);
@@ -149,6 +157,7 @@ asio::awaitable<bool> session::connect_upstream() {
 void session::log_no_backend(const std::string& failures) {
   std::uint64_t suppressed = 0;
   if (!shared_.no_backend_log.allow(suppressed)) return;
+  learn_addresses();
   spdlog::error(
       "closed client {}: no backend reachable: {}{}",
       client_address_.address().to_string() + ":" + std::to_string(client_address_.port()),
@@ -176,8 +185,8 @@ void session::start_relay() {
     idle_timer_.emplace(worker_.io);
     arm_idle_timer();
   }
-  wait_readable(to_backend_);
-  wait_readable(to_client_);
+  pump(to_backend_); // the client has usually spoken while the backend was connecting
+  if (!finished_) wait_readable(to_client_);
 }
 
 void session::wait_readable(direction& d) {
@@ -196,19 +205,20 @@ void session::pump(direction& d) {
   if (!d.held) d.held.emplace(worker_.buffers.take());
   const auto size = d.held->size();
   for (int round = 0; round < pump_rounds; ++round) {
-    boost::system::error_code ec;
-    const auto n = d.from.read_some(asio::buffer(d.held->data(), size), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-    if (ec == asio::error::eof) {
-      // Half-close: pass the FIN on and keep the other direction running.
+    const auto got = ::recv(d.from.native_handle(), d.held->data(), size, MSG_DONTWAIT);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return fail(d, true, "read", os_error());
+    if (got == 0) {
       d.held.reset();
+      d.done = true;
+      if (to_backend_.done && to_client_.done) return finish(); // close() sends the FIN
+      // Half-close: pass the FIN on and keep the other direction running.
       boost::system::error_code ignored; // the peer may be gone; the other side sees it
       d.to.shutdown(tcp::socket::shutdown_send, ignored);
-      d.done = true;
-      if (to_backend_.done && to_client_.done) finish();
       return;
     }
-    if (ec) return fail(d, true, "read", ec);
+    const auto n = static_cast<std::size_t>(got);
     last_activity_ = std::chrono::steady_clock::now();
     d.offset = 0;
     d.length = n;
@@ -225,19 +235,20 @@ bool session::flush(direction& d) {
       d.to_backend ? backend_->counters.bytes_to_backend : backend_->counters.bytes_to_client;
   auto& total = d.to_backend ? bytes_to_backend_ : bytes_to_client_;
   while (d.offset < d.length) {
-    boost::system::error_code ec;
-    const auto n =
-        d.to.write_some(asio::buffer(d.held->data() + d.offset, d.length - d.offset), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    const auto sent = ::send(d.to.native_handle(), d.held->data() + d.offset, d.length - d.offset,
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       d.to.async_wait(tcp::socket::wait_write,
                       [self = boost::intrusive_ptr(this),
                        &d](const boost::system::error_code& wec) { self->on_writable(d, wec); });
       return false;
     }
-    if (ec) {
-      fail(d, false, "write", ec);
+    if (sent < 0) {
+      fail(d, false, "write", os_error());
       return false;
     }
+    const auto n = static_cast<std::size_t>(sent);
     d.offset += n;
     bump(counter, n);
     total += n;
@@ -293,6 +304,7 @@ void session::finish() {
 
 void session::write_access_log() {
   if (!shared_.access_log) return;
+  learn_addresses();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started_)
                       .count();

@@ -21,8 +21,9 @@ namespace portpool::proxy {
 /// The state of one proxied connection, on the heap, kept alive by the handlers that
 /// refer to it (an intrusive count: one thread only) and listed in its worker's
 /// session_list. The connect phase is a coroutine (it ends once connected); the relay is
-/// plain completion handlers over readiness waits and non-blocking reads and writes, so
-/// an idle connection holds no coroutine frame and no buffer, and closing throws nothing.
+/// plain completion handlers over readiness waits and recv/send with MSG_DONTWAIT (no
+/// ioctl per socket), so an idle connection holds no coroutine frame and no buffer, and
+/// closing throws nothing.
 class session : public session_list::hook {
 public:
   session(worker& w, boost::asio::ip::tcp::socket client);
@@ -55,6 +56,7 @@ private:
   };
 
   boost::asio::awaitable<bool> connect_upstream();
+  void learn_addresses();
   void start_relay();
   void wait_readable(direction& d);
   void pump(direction& d);
@@ -84,6 +86,7 @@ private:
   unsigned refs_ = 0;
   bool aborted_ = false;
   bool finished_ = false;
+  bool addresses_known_ = false; ///< client_address_ and frontend_address_ are set
 };
 
 /// Runs a session for an accepted client on the worker's thread. The caller has already
