@@ -97,7 +97,10 @@ po::options_description describe_options() {
       "partition", text()->default_value("0/1"),
       "K/N: use slice K of N of the ports, so N proxies can share sources, e.g. 1/4")(
       "buffer-size", text()->default_value("16384"),
-      "bytes buffered per direction while data moves, e.g. 16384");
+      "bytes buffered per direction while data moves, e.g. 16384")(
+      "splice", text()->default_value("auto"),
+      "auto: once a read fills the buffer, move that direction's bytes with splice(2) "
+      "through a pipe (no copy to user space); off: always copy");
   return d;
 }
 
@@ -176,6 +179,10 @@ proxy_config convert(const po::variables_map& vm) {
   }
   c.drain_timeout = parse_duration("drain-timeout", get(vm, "drain-timeout"));
   c.buffer_size = parse_whole("buffer-size", get(vm, "buffer-size"), 512, 1 << 20);
+  if (const auto& v = get(vm, "splice"); v == "auto" || v == "off")
+    c.splice = v == "auto";
+  else
+    bad("splice", v, "expected auto or off");
   return c;
 }
 

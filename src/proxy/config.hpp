@@ -56,6 +56,7 @@ struct proxy_config {
   std::chrono::milliseconds drain_timeout{30000};
   partition slice{};
   std::size_t buffer_size = 16384; ///< bytes per direction while data moves
+  bool splice = true; ///< --splice auto: bulk transfers move through a pipe, not the buffer
 };
 
 /// `--help` was asked for: print `text` and exit 0.

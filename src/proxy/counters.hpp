@@ -64,6 +64,7 @@ struct proxy_counters {
   std::atomic<std::uint64_t> idle_timeouts{0};
   std::atomic<std::uint64_t> accept_errors{0};
   std::atomic<std::uint64_t> maxconn_waits{0}; ///< times accepting paused at --maxconn
+  std::atomic<std::uint64_t> bytes_spliced{0}; ///< relayed through a pipe (--splice auto)
 };
 
 } // namespace portpool::proxy

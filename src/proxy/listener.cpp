@@ -75,4 +75,18 @@ asio::awaitable<void> accept_loop(worker& w, tcp::acceptor& acceptor) {
   }
 }
 
+void accept_backlog_and_close(worker& w, tcp::acceptor& acceptor) {
+  boost::system::error_code ec;
+  acceptor.non_blocking(true, ec);
+  while (!ec && acceptor.is_open()) {
+    tcp::socket socket(w.io);
+    acceptor.accept(socket, ec); // would_block once the backlog is empty
+    if (ec) break;
+    bump(w.shared.counters.clients_active);
+    bump(w.shared.counters.clients_total);
+    start_session(w, std::move(socket));
+  }
+  acceptor.close(ec); // closing twice is harmless
+}
+
 } // namespace portpool::proxy

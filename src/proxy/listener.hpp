@@ -17,4 +17,9 @@ boost::asio::ip::tcp::acceptor open_acceptor(worker& w, const endpoint& at);
 /// accept errors such as EMFILE instead of spinning.
 boost::asio::awaitable<void> accept_loop(worker& w, boost::asio::ip::tcp::acceptor& acceptor);
 
+/// On drain: accepts every client already waiting in the listen backlog (its handshake
+/// is done, so closing the listener would reset it), starts their sessions, then closes
+/// the acceptor. Runs on the worker's thread.
+void accept_backlog_and_close(worker& w, boost::asio::ip::tcp::acceptor& acceptor);
+
 } // namespace portpool::proxy

@@ -117,6 +117,9 @@ std::string render_prometheus(const proxy_figures& f) {
   e.sample("client_failures_total", "", f.clients_failed);
   e.family("idle_timeouts_total", "counter", "Connections closed by --idle-timeout.");
   e.sample("idle_timeouts_total", "", f.idle_timeouts);
+  e.family("spliced_bytes_total", "counter",
+           "Bytes relayed with splice(2) through a pipe (also in the per-backend byte counts).");
+  e.sample("spliced_bytes_total", "", f.bytes_spliced);
   e.family("accept_errors_total", "counter",
            "Failed accepts (EMFILE...), each followed by a pause.");
   e.sample("accept_errors_total", "", f.accept_errors);

@@ -6,6 +6,7 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "log_limiter.hpp"
+#include "pipe_pool.hpp"
 
 #include "portpool/allocator.hpp"
 #include "portpool/connect.hpp"
@@ -93,6 +94,7 @@ struct worker {
   }
   shared_state& shared;
   buffer_pool buffers;
+  pipe_pool pipes;
   balancer::cursor cursor;
   session_list sessions;
   boost::asio::io_context io;

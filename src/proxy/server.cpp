@@ -162,10 +162,8 @@ int run_proxy(proxy_config config) {
                    signal, load(shared->counters.clients_active), format_duration(c.drain_timeout));
       for (auto& w : workers)
         asio::post(w->io, [&w = *w] {
-          for (auto& a : w.acceptors) {
-            boost::system::error_code ignored; // closing twice is harmless
-            a.close(ignored);
-          }
+          for (auto& a : w.acceptors)
+            accept_backlog_and_close(w, a);
         });
       wait_for_drain();
     }

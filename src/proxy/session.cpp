@@ -82,10 +82,20 @@ void session::learn_addresses() {
 session::~session() {
   close_all();
   worker_.sessions.remove(*this);
+  if (worker_.sessions.size() == 0) worker_.pipes.clear();
   bump(shared_.counters.clients_active, static_cast<std::uint64_t>(-1));
 }
 
+void session::release_pipes() noexcept {
+  for (auto* d : {&to_backend_, &to_client_})
+    if (d->pipe) {
+      worker_.pipes.give_back(*d->pipe, d->in_pipe == 0); // bytes left: closed, not reused
+      d->pipe.reset();
+    }
+}
+
 void session::close_all() noexcept {
+  release_pipes();
   boost::system::error_code ignored; // closing is all that is left to do
   client_.close(ignored);
   upstream_.close(ignored);
@@ -202,6 +212,7 @@ void session::wait_readable(direction& d) {
 // Moves bytes from d.from to d.to until the reader would block, the writer would block
 // (then waits for it: backpressure, nothing more is read meanwhile), EOF or an error.
 void session::pump(direction& d) {
+  if (d.splicing) return pump_splice(d);
   if (!d.held) d.held.emplace(worker_.buffers.take());
   const auto size = d.held->size();
   for (int round = 0; round < pump_rounds; ++round) {
@@ -209,24 +220,101 @@ void session::pump(direction& d) {
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return fail(d, true, "read", os_error());
-    if (got == 0) {
-      d.held.reset();
-      d.done = true;
-      if (to_backend_.done && to_client_.done) return finish(); // close() sends the FIN
-      // Half-close: pass the FIN on and keep the other direction running.
-      boost::system::error_code ignored; // the peer may be gone; the other side sees it
-      d.to.shutdown(tcp::socket::shutdown_send, ignored);
-      return;
-    }
+    if (got == 0) return end_of_input(d);
     const auto n = static_cast<std::size_t>(got);
     last_activity_ = std::chrono::steady_clock::now();
     d.offset = 0;
     d.length = n;
     if (!flush(d)) return; // waiting for the writer, or failed
     if (n < size) break;   // drained for now
+    if (shared_.config.splice) {
+      // A full buffer: a bulk transfer. Move the rest through a pipe, without copies.
+      d.held.reset();
+      d.splicing = true;
+      return pump_splice(d);
+    }
   }
   d.held.reset();
   wait_readable(d); // also after pump_rounds full reads: the wait completes at once
+}
+
+void session::end_of_input(direction& d) {
+  d.held.reset();
+  d.done = true;
+  if (to_backend_.done && to_client_.done) return finish(); // close() sends the FIN
+  // Half-close: pass the FIN on and keep the other direction running.
+  boost::system::error_code ignored; // the peer may be gone; the other side sees it
+  d.to.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+// The splice(2) path: from -> pipe -> to, the pages never copied to user space. The
+// pipe is borrowed while bytes are in flight and given back empty when `from` has no
+// more for now, so an idle connection holds none.
+void session::pump_splice(direction& d) {
+  if (!d.pipe) {
+    d.pipe = worker_.pipes.take();
+    if (!d.pipe) { // no descriptor for a pipe: copy instead, for good
+      d.splicing = false;
+      return wait_readable(d);
+    }
+    // splice() honours the sockets' own blocking mode: make sure neither can block.
+    boost::system::error_code ec;
+    d.from.non_blocking(true, ec);
+    if (!ec) d.to.non_blocking(true, ec);
+    if (ec) return fail(d, true, "non-blocking mode", ec);
+  }
+  for (int round = 0; round < pump_rounds; ++round) {
+    if (d.in_pipe > 0 && !drain_pipe(d)) return; // waiting for the writer, or failed
+    const auto got = ::splice(d.from.native_handle(), nullptr, d.pipe->write, nullptr,
+                              pipe_pool::capacity, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break; // the pipe is empty
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return fail(d, true, "read", os_error());
+    if (got == 0) {
+      worker_.pipes.give_back(*d.pipe, true);
+      d.pipe.reset();
+      return end_of_input(d);
+    }
+    d.in_pipe = static_cast<std::size_t>(got);
+    last_activity_ = std::chrono::steady_clock::now();
+  }
+  if (d.in_pipe > 0 && !drain_pipe(d)) return;
+  worker_.pipes.give_back(*d.pipe, true);
+  d.pipe.reset();
+  wait_readable(d);
+}
+
+// Writes what is in d.pipe; true when it is empty.
+bool session::drain_pipe(direction& d) {
+  auto& counter =
+      d.to_backend ? backend_->counters.bytes_to_backend : backend_->counters.bytes_to_client;
+  auto& total = d.to_backend ? bytes_to_backend_ : bytes_to_client_;
+  while (d.in_pipe > 0) {
+    const auto sent = ::splice(d.pipe->read, nullptr, d.to.native_handle(), nullptr, d.in_pipe,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      wait_writable(d);
+      return false;
+    }
+    if (sent <= 0) {
+      fail(d, false, "write", sent < 0 ? os_error() : asio::error::broken_pipe);
+      return false;
+    }
+    const auto n = static_cast<std::size_t>(sent);
+    d.in_pipe -= n;
+    bump(counter, n);
+    bump(shared_.counters.bytes_spliced, n);
+    total += n;
+  }
+  return true;
+}
+
+void session::wait_writable(direction& d) {
+  d.to.async_wait(tcp::socket::wait_write,
+                  [self = boost::intrusive_ptr(this), &d](const boost::system::error_code& ec) {
+                    self->on_writable(d, ec);
+                  });
 }
 
 // Writes the rest of d.held; true when all of it went out.
@@ -239,9 +327,7 @@ bool session::flush(direction& d) {
                              MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      d.to.async_wait(tcp::socket::wait_write,
-                      [self = boost::intrusive_ptr(this),
-                       &d](const boost::system::error_code& wec) { self->on_writable(d, wec); });
+      wait_writable(d);
       return false;
     }
     if (sent < 0) {
@@ -259,7 +345,7 @@ bool session::flush(direction& d) {
 void session::on_writable(direction& d, const boost::system::error_code& ec) {
   if (finished_) return;
   if (ec) return fail(d, false, "write wait", ec);
-  if (!flush(d)) return;
+  if (d.splicing ? !drain_pipe(d) : !flush(d)) return;
   last_activity_ = std::chrono::steady_clock::now();
   pump(d); // more may be waiting; pump waits for readiness if not
 }
@@ -296,6 +382,7 @@ void session::finish() {
   write_access_log();
   to_backend_.held.reset();
   to_client_.held.reset();
+  release_pipes();
   if (idle_timer_) idle_timer_->cancel();
   boost::system::error_code ignored; // closing is all that is left to do
   client_.close(ignored);

@@ -51,8 +51,11 @@ private:
     boost::asio::ip::tcp::socket& to;
     bool to_backend;
     std::optional<buffer_pool::buffer> held;
-    std::size_t offset = 0, length = 0; ///< the unwritten part of `held`
-    bool done = false;                  ///< EOF passed on (half-closed)
+    std::size_t offset = 0, length = 0;  ///< the unwritten part of `held`
+    bool done = false;                   ///< EOF passed on (half-closed)
+    bool splicing = false;               ///< bulk: bytes move through `pipe` (--splice auto)
+    std::optional<pipe_pool::pipe> pipe; ///< while splicing and bytes are in flight
+    std::size_t in_pipe = 0;             ///< bytes read into `pipe`, not yet written
   };
 
   boost::asio::awaitable<bool> connect_upstream();
@@ -61,6 +64,10 @@ private:
   void wait_readable(direction& d);
   void pump(direction& d);
   bool flush(direction& d);
+  void pump_splice(direction& d);
+  bool drain_pipe(direction& d);
+  void end_of_input(direction& d);
+  void wait_writable(direction& d);
   void on_writable(direction& d, const boost::system::error_code& ec);
   void arm_idle_timer();
   void fail(const direction& d, bool reading, const char* what,
@@ -69,6 +76,7 @@ private:
   void log_no_backend(const std::string& failures);
   void write_access_log();
   void close_all() noexcept;
+  void release_pipes() noexcept;
 
   worker& worker_;
   shared_state& shared_;

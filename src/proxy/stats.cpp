@@ -64,6 +64,7 @@ proxy_figures collect_figures(const shared_state& shared) {
   f.clients_total = load(c.clients_total);
   f.clients_failed = load(c.clients_failed);
   f.idle_timeouts = load(c.idle_timeouts);
+  f.bytes_spliced = load(c.bytes_spliced);
   f.accept_errors = load(c.accept_errors);
   f.maxconn_waits = load(c.maxconn_waits);
   f.maxconn = shared.maxconn;

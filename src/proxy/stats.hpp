@@ -35,6 +35,7 @@ struct proxy_figures {
   std::vector<destination_figures> destinations;
   std::uint64_t clients_active = 0, clients_total = 0, clients_failed = 0;
   std::uint64_t idle_timeouts = 0, accept_errors = 0, maxconn_waits = 0, maxconn = 0;
+  std::uint64_t bytes_spliced = 0; ///< of all bytes relayed, those moved by splice(2)
   std::uint64_t open_fds = 0;
   bool draining = false;
 };

@@ -43,6 +43,7 @@ std::string render_json(const proxy_figures& f) {
                      {"total", f.clients_total},
                      {"failed", f.clients_failed},
                      {"idle_timeouts", f.idle_timeouts},
+                     {"bytes_spliced", f.bytes_spliced},
                      {"maxconn", f.maxconn}}},
                    {"accept_errors", f.accept_errors},
                    {"open_fds", f.open_fds},

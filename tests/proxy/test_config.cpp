@@ -57,6 +57,7 @@ TEST_SUITE("proxy_config") {
     CHECK(c.admin->to_string() == "127.0.0.1:9900"); // loopback only unless asked
     CHECK(c.send_proxy == proxy_header::none);
     CHECK(c.access_log.empty());
+    CHECK(c.splice);
   }
 
   TEST_CASE("every_option") {
@@ -105,7 +106,9 @@ TEST_SUITE("proxy_config") {
                              "--partition",
                              "1/4",
                              "--buffer-size",
-                             "4096"});
+                             "4096",
+                             "--splice",
+                             "off"});
     CHECK(c.listen.size() == 2);
     CHECK(c.listen[1].to_string() == "[::1]:8001");
     CHECK(c.backends[0].weight == 3);
@@ -129,6 +132,7 @@ TEST_SUITE("proxy_config") {
     CHECK(c.slice.index == 1);
     CHECK(c.slice.count == 4);
     CHECK(c.buffer_size == 4096);
+    CHECK_FALSE(c.splice);
   }
 
   TEST_CASE("durations") {
@@ -166,6 +170,7 @@ TEST_SUITE("proxy_config") {
         {{"--balance", "random"}, "bad --balance \"random\""},
         {{"--source-mode", "magic"}, "bad --source-mode \"magic\""},
         {{"--send-proxy", "v3"}, "bad --send-proxy \"v3\""},
+        {{"--splice", "always"}, "bad --splice \"always\""},
         {{"--log-level", "loud"}, "bad --log-level \"loud\""},
         {{"--warn", "101"}, "bad --warn \"101\""},
         {{"--warn", "96"}, "bad --warn \"96\": above --crit \"95\""},
