@@ -103,8 +103,11 @@ function el(tag, attrs, ...children) {
 }
 const num = n => Number(n).toLocaleString('en-US');
 const percent = (used, cap) => cap > 0 ? used * 100 / cap : 0;
-// The level the thresholds give now (the proxy's own alerts add 5 points of hysteresis).
-function level(used, cap) {
+// The level /stats reports (the proxy's own, with its hysteresis), or, for figures
+// without one (the clients bar), the level the thresholds give now.
+const STATED = {OK: 'ok', WARNING: 'warn', CRITICAL: 'crit'};
+function level(used, cap, stated) {
+  if (stated in STATED) return STATED[stated];
   const p = percent(used, cap);
   return cap > 0 && p >= CRIT ? 'crit' : cap > 0 && p >= WARN ? 'warn' : 'ok';
 }
@@ -127,8 +130,8 @@ function bytesPerSecond(r) {
 }
 const sum = o => Object.values(o || {}).reduce((a, b) => a + b, 0);
 
-function bar(used, cap, high) {
-  const lv = level(used, cap);
+function bar(used, cap, high, stated) {
+  const lv = level(used, cap, stated);
   const b = el('div', {class: 'bar ' + lv, role: 'meter', 'aria-valuemin': 0,
                        'aria-valuemax': cap, 'aria-valuenow': used,
                        title: num(used) + ' of ' + num(cap) + ' in use'});
@@ -146,8 +149,8 @@ function figure(used, cap) {
             el('span', {class: 'capacity'}, num(cap)),
             ' (' + percent(used, cap).toFixed(1) + '%) ');
 }
-function levelTag(used, cap) {
-  const lv = level(used, cap);
+function levelTag(used, cap, stated) {
+  const lv = level(used, cap, stated);
   return el('span', {class: 'level ' + lv}, {ok: 'OK', warn: 'WARNING', crit: 'CRITICAL'}[lv]);
 }
 const stateTag = up => el('span', {class: 'state ' + (up ? 'up' : 'down')}, up ? 'up' : 'down');
@@ -183,8 +186,8 @@ function renderDestination(d, old, seconds, mode) {
   const section = el('section', {class: 'dest ' + (d.up ? 'up' : 'down'),
                                  'data-destination': d.destination},
     el('div', {class: 'head'}, el('h2', {}, d.destination), stateTag(d.up),
-       levelTag(d.used, d.capacity), el('span', {class: 'muted'}, 'weight ' + d.weight)),
-    el('div', {class: 'usage'}, bar(d.used, d.capacity, d.high_water),
+       levelTag(d.used, d.capacity, d.level), el('span', {class: 'muted'}, 'weight ' + d.weight)),
+    el('div', {class: 'usage'}, bar(d.used, d.capacity, d.high_water, d.level),
        figure(d.used, d.capacity)),
     el('dl', {class: 'figs'},
        fig('open upstream', num(d.active), 'active'),
@@ -203,8 +206,8 @@ function renderDestination(d, old, seconds, mode) {
   if (d.sources && d.sources.length) {
     const rows = d.sources.map(s => el('tr', {'data-source': s.source},
       el('td', {class: 'name'}, s.source), el('td', {}, stateTag(s.up)),
-      el('td', {class: 'bar-cell'}, bar(s.used, s.capacity, s.high_water)),
-      el('td', {}, figure(s.used, s.capacity), levelTag(s.used, s.capacity)),
+      el('td', {class: 'bar-cell'}, bar(s.used, s.capacity, s.high_water, s.level)),
+      el('td', {}, figure(s.used, s.capacity), levelTag(s.used, s.capacity, s.level)),
       el('td', {class: 'high-water'}, num(s.high_water)),
       el('td', {class: 'conflicts'}, num(s.conflicts)),
       el('td', {class: 'quarantined'}, num(s.quarantined))));

@@ -38,9 +38,11 @@ proxy_figures collect_figures(const shared_state& shared) {
         d.high_water = u->usage.high_water;
         d.exhausted = u->usage.exhaustions;
         d.conflicts = u->usage.conflicts;
+        d.level = u->usage.level;
         for (const auto& s : u->sources)
           d.sources.push_back({s.source.to_string(), s.usage.in_use, s.usage.capacity,
-                               s.usage.high_water, s.usage.conflicts, s.usage.quarantined});
+                               s.usage.high_water, s.usage.conflicts, s.usage.quarantined, true,
+                               s.enabled, s.usage.level});
       } else {
         for (const auto& a : shared.config.sources)
           if (a.is_v4() == b->spec.address.address.is_v4())
@@ -48,14 +50,17 @@ proxy_figures collect_figures(const shared_state& shared) {
       }
       for (auto& s : d.sources)
         for (std::size_t i = 0; i < shared.config.sources.size(); ++i)
-          if (shared.config.sources[i].to_string() == s.source && shared.source_up)
-            s.up = shared.source_up[i].load(std::memory_order_relaxed);
+          if (shared.config.sources[i].to_string() == s.source) {
+            if (shared.source_up) s.up = shared.source_up[i].load(std::memory_order_relaxed);
+            s.in_rotation = shared.allocator->source_enabled(shared.config.sources[i]);
+          }
     } else {
       // Kernel mode: the kernel picks ports from its range, one ring per destination.
       d.used = d.active;
       d.capacity = shared.kernel_range.size();
       d.high_water = load(c.high_water);
       d.conflicts = load(c.conflicts);
+      d.level = b->kernel_level.load(std::memory_order_relaxed);
     }
     f.destinations.push_back(std::move(d));
   }
@@ -70,6 +75,7 @@ proxy_figures collect_figures(const shared_state& shared) {
   f.maxconn = shared.maxconn;
   f.open_fds = count_open_fds();
   f.draining = shared.draining.load(std::memory_order_relaxed);
+  f.thresholds = shared.config.thresholds;
   return f;
 }
 

@@ -15,7 +15,9 @@ namespace portpool::proxy {
 struct source_figures {
   std::string source;
   std::uint64_t used = 0, capacity = 0, high_water = 0, conflicts = 0, quarantined = 0;
-  bool up = true; ///< health checks reach backends from it
+  bool up = true;          ///< health checks reach backends from it
+  bool in_rotation = true; ///< the allocator hands out its slots (false while down)
+  usage_level level = usage_level::ok;
 };
 
 /// One backend: pool usage (or, in kernel mode, upstream connections against the
@@ -26,6 +28,7 @@ struct destination_figures {
   unsigned weight = 1;
   std::uint64_t used = 0, capacity = 0, high_water = 0, exhausted = 0, conflicts = 0;
   std::uint64_t active = 0, connections = 0, bytes_to_backend = 0, bytes_to_client = 0;
+  usage_level level = usage_level::ok; ///< of used against capacity, with hysteresis
   std::array<std::uint64_t, failure_reason_count> failures{};
   std::vector<source_figures> sources;
 };
@@ -38,6 +41,7 @@ struct proxy_figures {
   std::uint64_t bytes_spliced = 0; ///< of all bytes relayed, those moved by splice(2)
   std::uint64_t open_fds = 0;
   bool draining = false;
+  usage_thresholds thresholds; ///< --warn, --crit and the hysteresis the levels use
 };
 
 /// Reads every counter and the allocator's snapshot. Safe while traffic flows.

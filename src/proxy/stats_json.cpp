@@ -17,7 +17,9 @@ std::string render_json(const proxy_figures& f) {
                          {"high_water", s.high_water},
                          {"conflicts", s.conflicts},
                          {"quarantined", s.quarantined},
-                         {"up", s.up}});
+                         {"level", to_string(s.level)},
+                         {"up", s.up},
+                         {"in_rotation", s.in_rotation}});
     json::object failures;
     for (std::size_t i = 0; i < failure_reason_count; ++i)
       failures[to_string(static_cast<failure_reason>(i))] = d.failures[i];
@@ -26,6 +28,7 @@ std::string render_json(const proxy_figures& f) {
                             {"weight", d.weight},
                             {"used", d.used},
                             {"capacity", d.capacity},
+                            {"level", to_string(d.level)},
                             {"high_water", d.high_water},
                             {"exhausted", d.exhausted},
                             {"conflicts", d.conflicts},
@@ -37,6 +40,10 @@ std::string render_json(const proxy_figures& f) {
                             {"sources", std::move(sources)}});
   }
   json::object out{{"mode", f.mode},
+                   {"thresholds",
+                    {{"warn_percent", f.thresholds.warn_percent},
+                     {"crit_percent", f.thresholds.crit_percent},
+                     {"hysteresis_percent", f.thresholds.hysteresis_percent}}},
                    {"destinations", std::move(destinations)},
                    {"connections",
                     {{"active", f.clients_active},

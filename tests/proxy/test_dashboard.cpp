@@ -185,6 +185,12 @@ std::string without_lines_containing(const std::string& text, const std::string&
   return kept.substr(0, 4000);
 }
 
+// The page's class for a level /stats reports.
+std::string page_level(const boost::json::value& stated) {
+  const std::string s(stated.as_string());
+  return s == "CRITICAL" ? "crit" : s == "WARNING" ? "warn" : "ok";
+}
+
 std::string expected_level(std::uint64_t used, std::uint64_t capacity, double warn, double crit) {
   const double percent =
       capacity ? static_cast<double>(used) * 100 / static_cast<double>(capacity) : 0;
@@ -312,6 +318,8 @@ TEST_CASE("dashboard_in_chromium") {
   REQUIRE(boost::json::serialize(before.at("destinations")) ==
           boost::json::serialize(stats.at("destinations")));
 
+  CHECK(stats.at("thresholds").at("warn_percent").to_number<double>() == 60);
+  CHECK(stats.at("thresholds").at("crit_percent").to_number<double>() == 85);
   CHECK(slice(dom, "id=\"status\"", "</span>").find(">updated ") != std::string::npos);
   CHECK(text_of(dom, "mode") == "pool mode");
   CHECK(text_of(dom, "value clients-active") == "270");
@@ -336,7 +344,10 @@ TEST_CASE("dashboard_in_chromium") {
     CHECK(number_of(section, "capacity") == static_cast<std::int64_t>(capacity));
     // The backend's own bar and level, before its sources' table.
     const auto own = section.substr(0, section.find("<table"));
-    const auto level = expected_level(used, capacity, warn, crit);
+    // The page shows the level /stats reports; while load only rose, that is the level
+    // the thresholds give (hysteresis only delays the way back down).
+    const auto level = page_level(d.at("level"));
+    CHECK(level == expected_level(used, capacity, warn, crit));
     CHECK(own.find("class=\"bar " + level + "\"") != std::string::npos);
     CHECK(text_of(own, "level " + level) == (level == "ok"     ? "OK"
                                              : level == "warn" ? "WARNING"
@@ -368,8 +379,9 @@ TEST_CASE("dashboard_in_chromium") {
       const auto s_used = json_u64(s.at("used")), s_capacity = json_u64(s.at("capacity"));
       CHECK(number_of(row, "used") == static_cast<std::int64_t>(s_used));
       CHECK(number_of(row, "capacity") == static_cast<std::int64_t>(s_capacity));
-      CHECK(row.find("class=\"level " + expected_level(s_used, s_capacity, warn, crit) + "\"") !=
-            std::string::npos);
+      CHECK(page_level(s.at("level")) == expected_level(s_used, s_capacity, warn, crit));
+      CHECK(row.find("class=\"level " + page_level(s.at("level")) + "\"") != std::string::npos);
+      CHECK(s.at("in_rotation").as_bool() == source_up);
     }
   }
   // The scene the figures were meant to set: one backend critical, one ok, one down.

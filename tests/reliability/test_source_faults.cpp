@@ -116,6 +116,8 @@ TEST_CASE("unbindable_source") {
   };
   CHECK(eventually([&] { return !source("192.0.2.1").at("up").as_bool(); }, 10s));
   CHECK(proxy.log_text().find("source 192.0.2.1 is DOWN") != std::string::npos);
+  CHECK_FALSE(source("192.0.2.1").at("in_rotation").as_bool());
+  CHECK(source("127.0.0.2").at("in_rotation").as_bool());
 
   const auto tried_before = source("192.0.2.1").at("conflicts").to_number<std::uint64_t>();
   std::vector<test_client> clients(20);
