@@ -83,6 +83,12 @@ int run_proxy(proxy_config config) {
   shared->access_log = make_access_log(c.access_log);
   log_startup_report(*shared, fd_limit);
 
+  // SIGTERM/SIGINT are caught from before the first port opens: a signal that comes as
+  // soon as a port answers drains rather than kills (and the signal pipe Asio makes is
+  // open before anyone can count the proxy's descriptors).
+  asio::io_context control(1);
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+
   // Bind everything before serving anything, so a bad address starts nothing.
   std::vector<std::unique_ptr<worker>> workers;
   for (unsigned i = 0; i < c.threads; ++i) {
@@ -91,7 +97,6 @@ int run_proxy(proxy_config config) {
       w->acceptors.push_back(open_acceptor(*w, at));
     workers.push_back(std::move(w));
   }
-  asio::io_context control(1);
   std::unique_ptr<admin_server> admin;
   if (c.admin) admin = std::make_unique<admin_server>(control, *shared, *c.admin);
   health_checker health(control, *shared);
@@ -111,7 +116,6 @@ int run_proxy(proxy_config config) {
 
   // Drain: stop accepting, wait for clients to leave up to --drain-timeout, then close
   // the rest. A second signal closes them at once.
-  asio::signal_set signals(control, SIGINT, SIGTERM);
   asio::steady_timer drain_timer(control);
   std::chrono::steady_clock::time_point drain_deadline;
   auto close_sessions = [&] {

@@ -351,6 +351,18 @@ TEST_CASE("idle_timeout_and_reset") {
 
 namespace {
 
+// What each descriptor of `pid` points at, for failure messages.
+std::string fd_targets(pid_t pid) {
+  std::string out;
+  for (const auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    std::error_code ec;
+    out += e.path().filename().string() + "->" +
+           std::filesystem::read_symlink(e.path(), ec).string() + " ";
+  }
+  return out;
+}
+
 std::size_t open_fds(pid_t pid) {
   std::size_t n = 0;
   for ([[maybe_unused]] const auto& e :
@@ -375,7 +387,7 @@ TEST_CASE("bulk_relay_splice_and_copy") {
     x = x * 1664525u + 1013904223u;
     c = static_cast<char>(x >> 24);
   }
-  for (const char* mode : {"auto", "off"}) {
+  for (const std::string mode : {"auto", "off"}) {
     CAPTURE(mode);
     auto proxy = spawn(PORTPOOL_PROXY_BINARY,
                        {"--listen", "127.0.0.1:8000", "--backend", "127.0.0.1:9001", "--source",
@@ -386,6 +398,7 @@ TEST_CASE("bulk_relay_splice_and_copy") {
     // The idle count: the fewest descriptors seen over 300 ms, since the admin connection
     // wait_for_port made may still be closing.
     auto idle_fds = open_fds(proxy.pid());
+    const auto idle_targets = fd_targets(proxy.pid());
     for (int i = 0; i < 6; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       idle_fds = std::min(idle_fds, open_fds(proxy.pid()));
@@ -411,11 +424,14 @@ TEST_CASE("bulk_relay_splice_and_copy") {
     CHECK(json_u64(destination().at("bytes_to_backend")) == size);
     CHECK(json_u64(destination().at("bytes_to_client")) == size);
     const auto spliced = json_u64(get_stats(admin_port).at("connections").at("bytes_spliced"));
-    if (std::string(mode) == "auto")
+    if (mode == "auto")
       CHECK(spliced > size); // most of both directions went through pipes
     else
       CHECK(spliced == 0);
-    CHECK(eventually([&] { return open_fds(proxy.pid()) == idle_fds; }));
+    const bool back_to_idle = eventually([&] { return open_fds(proxy.pid()) == idle_fds; });
+    INFO("idle: " << idle_fds << " descriptors (" << idle_targets
+                  << "); now: " << fd_targets(proxy.pid()));
+    CHECK(back_to_idle);
     proxy.kill(SIGTERM);
     CHECK(proxy.wait_exit(std::chrono::seconds(10)) == 0);
   }
