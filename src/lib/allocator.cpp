@@ -152,6 +152,17 @@ public:
     return slot.get();
   }
 
+  // Every destination's state, copied out under the map's read lock (states are never
+  // removed, so the pointers stay valid).
+  std::vector<destination_state*> all_states() const {
+    std::vector<destination_state*> out;
+    std::shared_lock lock(map_mutex);
+    out.reserve(destinations.size());
+    for (const auto& [d, s] : destinations)
+      out.push_back(s.get());
+    return out;
+  }
+
   void deliver(const pending_alerts& alerts) const {
     if (!options.on_alert) return;
     for (const auto& a : alerts)
@@ -432,13 +443,7 @@ bool source_allocator::set_source_enabled(const ip_address& source, bool enabled
   if (!index) return false;
   std::lock_guard serial(core_->enable_mutex);
   core_->enabled[*index].store(enabled, std::memory_order_relaxed);
-  std::vector<detail::destination_state*> states;
-  {
-    std::shared_lock lock(core_->map_mutex);
-    for (const auto& [d, s] : core_->destinations)
-      states.push_back(s.get());
-  }
-  for (auto* s : states)
+  for (auto* s : core_->all_states())
     if (const auto alert = detail::apply_source_state(*s, *index)) {
       try {
         core_->deliver({alert, std::nullopt});
@@ -454,12 +459,7 @@ bool source_allocator::source_enabled(const ip_address& source) const noexcept {
 }
 
 usage_snapshot source_allocator::snapshot() const {
-  std::vector<detail::destination_state*> states;
-  {
-    std::shared_lock lock(core_->map_mutex);
-    for (const auto& [d, s] : core_->destinations)
-      states.push_back(s.get());
-  }
+  const auto states = core_->all_states();
   usage_snapshot out;
   out.destinations.reserve(states.size());
   for (auto* s : states)

@@ -286,9 +286,6 @@ void session::pump_splice(direction& d) {
 
 // Writes what is in d.pipe; true when it is empty.
 bool session::drain_pipe(direction& d) {
-  auto& counter =
-      d.to_backend ? backend_->counters.bytes_to_backend : backend_->counters.bytes_to_client;
-  auto& total = d.to_backend ? bytes_to_backend_ : bytes_to_client_;
   while (d.in_pipe > 0) {
     const auto sent = ::splice(d.pipe->read, nullptr, d.to.native_handle(), nullptr, d.in_pipe,
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -303,11 +300,15 @@ bool session::drain_pipe(direction& d) {
     }
     const auto n = static_cast<std::size_t>(sent);
     d.in_pipe -= n;
-    bump(counter, n);
+    count_written(d, n);
     bump(shared_.counters.bytes_spliced, n);
-    total += n;
   }
   return true;
+}
+
+void session::count_written(const direction& d, std::size_t n) noexcept {
+  bump(d.to_backend ? backend_->counters.bytes_to_backend : backend_->counters.bytes_to_client, n);
+  (d.to_backend ? bytes_to_backend_ : bytes_to_client_) += n;
 }
 
 void session::wait_writable(direction& d) {
@@ -319,9 +320,6 @@ void session::wait_writable(direction& d) {
 
 // Writes the rest of d.held; true when all of it went out.
 bool session::flush(direction& d) {
-  auto& counter =
-      d.to_backend ? backend_->counters.bytes_to_backend : backend_->counters.bytes_to_client;
-  auto& total = d.to_backend ? bytes_to_backend_ : bytes_to_client_;
   while (d.offset < d.length) {
     const auto sent = ::send(d.to.native_handle(), d.held->data() + d.offset, d.length - d.offset,
                              MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -336,8 +334,7 @@ bool session::flush(direction& d) {
     }
     const auto n = static_cast<std::size_t>(sent);
     d.offset += n;
-    bump(counter, n);
-    total += n;
+    count_written(d, n);
   }
   return true;
 }

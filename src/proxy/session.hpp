@@ -68,6 +68,7 @@ private:
   bool drain_pipe(direction& d);
   void end_of_input(direction& d);
   void wait_writable(direction& d);
+  void count_written(const direction& d, std::size_t n) noexcept;
   void on_writable(direction& d, const boost::system::error_code& ec);
   void arm_idle_timer();
   void fail(const direction& d, bool reading, const char* what,

@@ -46,14 +46,14 @@ proxy_figures collect_figures(const shared_state& shared) {
       } else {
         for (const auto& a : shared.config.sources)
           if (a.is_v4() == b->spec.address.address.is_v4())
-            d.sources.push_back({a.to_string(), 0, shared.allocator->ports_per_source()});
+            d.sources.push_back({.source = a.to_string(),
+                                 .capacity = shared.allocator->ports_per_source(),
+                                 .in_rotation = shared.allocator->source_enabled(a)});
       }
       for (auto& s : d.sources)
         for (std::size_t i = 0; i < shared.config.sources.size(); ++i)
-          if (shared.config.sources[i].to_string() == s.source) {
-            if (shared.source_up) s.up = shared.source_up[i].load(std::memory_order_relaxed);
-            s.in_rotation = shared.allocator->source_enabled(shared.config.sources[i]);
-          }
+          if (shared.source_up && shared.config.sources[i].to_string() == s.source)
+            s.up = shared.source_up[i].load(std::memory_order_relaxed);
     } else {
       // Kernel mode: the kernel picks ports from its range, one ring per destination.
       d.used = d.active;
